@@ -1,0 +1,31 @@
+-- The 20-week clock (SEND Regulations 2014, reg. 13): from the date the request was received to
+-- the date the final plan was issued. Counted in days; "within 20 weeks" means issued on or before
+-- day 140 (the deadline day itself is on time). Weeks are days / 7.
+with requests as (
+    select * from {{ ref('stg_la_case_management__ehcp_requests') }}
+),
+
+assessments as (
+    select * from {{ ref('stg_la_case_management__ehcp_assessments') }}
+)
+
+select
+    assessments.area_code,
+    assessments.assessment_id,
+    assessments.request_id,
+    requests.received_date,
+    assessments.assessment_outcome,
+    assessments.has_20_week_exception,
+    case when assessments.assessment_outcome = 'Y' then assessments.outcome_date end as plan_issued_date,
+    requests.received_date + interval 140 day as deadline_20_weeks,
+    case
+        when assessments.assessment_outcome = 'Y' and assessments.outcome_date is not null
+            then datediff('day', requests.received_date, assessments.outcome_date)
+    end as days_to_issue,
+    days_to_issue / 7.0 as weeks_to_issue,
+    days_to_issue <= 140 as issued_within_20_weeks
+from assessments
+inner join requests
+    on
+        assessments.area_code = requests.area_code
+        and assessments.request_id = requests.request_id

@@ -1,0 +1,1 @@
+"""Source feeds -> validated, pseudonymised landing files -> DuckDB raw schema. No Airflow imports."""

@@ -1,0 +1,84 @@
+"""Identifier validation (NHS number, UPN, ULN) and keyed pseudonymisation.
+
+Raw identifiers are replaced at ingestion by an HMAC-SHA256 keyed hash. The key is the same for
+every feed so a child links between LA and NHS data; it comes from the environment (or an Airflow
+connection, resolved by the caller), never from the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+KEY_ENV_VAR = "SEND_PSEUDONYMISATION_KEY"
+_UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # DfE check-letter alphabet: no I, O or S
+
+
+class MissingKeyError(RuntimeError):
+    pass
+
+
+def nhs_number_check_digit(first_nine: str) -> int | None:
+    """Modulus-11 check digit for the first nine digits; None where no valid digit exists."""
+    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    return None if check == 10 else check
+
+
+def is_valid_nhs_number(value: str | None) -> bool:
+    if value is None:
+        return False
+    digits = value.replace(" ", "")
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    return nhs_number_check_digit(digits[:9]) == int(digits[9])
+
+
+def upn_check_letter(body: str) -> str:
+    """Check letter for the 12 characters after it (DfE UPN specification, weights 2..13, mod 23)."""
+    total = 0
+    for weight, char in enumerate(body, start=2):
+        total += weight * (int(char) if char.isdigit() else _UPN_LETTERS.index(char))
+    return _UPN_LETTERS[total % 23]
+
+
+def is_valid_upn(value: str | None) -> bool:
+    if value is None or len(value) != 13:
+        return False
+    value = value.upper()
+    body = value[1:]
+    if not body[:11].isdigit() or not (body[11].isdigit() or body[11] in _UPN_LETTERS):
+        return False
+    return value[0] == upn_check_letter(body)
+
+
+def is_valid_uln(value: str | None) -> bool:
+    """Unique Learner Number: ten digits, not starting with zero."""
+    return value is not None and len(value) == 10 and value.isdigit() and value[0] != "0"
+
+
+VALIDATORS = {
+    "nhs_number": is_valid_nhs_number,
+    "upn": is_valid_upn,
+    "uln": is_valid_uln,
+    "la_person_id": lambda v: v is not None and 0 < len(v) <= 48,
+}
+
+
+def load_key(env: dict[str, str] | None = None) -> bytes:
+    key = (env if env is not None else os.environ).get(KEY_ENV_VAR, "")
+    if len(key) < 32:
+        raise MissingKeyError(
+            f"{KEY_ENV_VAR} must hold the pseudonymisation key (at least 32 characters); "
+            "set it in the environment or the Airflow secrets backend"
+        )
+    return key.encode()
+
+
+def pseudonymise(key: bytes, kind: str, value: str, scope: str = "") -> str:
+    """Keyed hash of one identifier. `scope` separates id spaces that are only unique locally (LA ids)."""
+    message = f"{kind}:{scope}:{''.join(value.split()).upper()}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]

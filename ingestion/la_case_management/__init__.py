@@ -1,0 +1,1 @@
+"""LA case-management system (SSD EHCP tables) reached through SQLAlchemy."""

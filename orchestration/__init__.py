@@ -1,0 +1,1 @@
+"""Airflow-facing glue: settings, DAG defaults, alerts and the local run commands."""

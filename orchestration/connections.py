@@ -1,0 +1,41 @@
+"""Turn Airflow connections into what ingestion needs (SQLAlchemy URLs, keys)."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy.engine import URL
+
+from ingestion.identifiers import KEY_ENV_VAR, load_key
+
+LA_CASE_MANAGEMENT_CONN_ID = "la_case_management"
+PSEUDONYMISATION_CONN_ID = "send_pseudonymisation"
+_DRIVERS = {"postgres": "postgresql+psycopg2", "mssql": "mssql+pyodbc", "mysql": "mysql+pymysql"}
+
+
+def sqlalchemy_url(conn) -> str:
+    """`extra.sqlalchemy_url` wins (SQLite, unusual drivers); otherwise built from the connection fields."""
+    extra = conn.extra_dejson
+    if extra.get("sqlalchemy_url"):
+        return extra["sqlalchemy_url"]
+    return URL.create(
+        _DRIVERS.get(conn.conn_type, conn.conn_type),
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
+        query={k: v for k, v in extra.items() if k not in ("area_code",)},
+    ).render_as_string(hide_password=False)
+
+
+def pseudonymisation_key() -> bytes:
+    """The HMAC key: environment first, then the Airflow connection's password (secrets backend)."""
+    if os.environ.get(KEY_ENV_VAR):
+        return load_key()
+    from airflow.sdk import BaseHook
+
+    password = BaseHook.get_connection(PSEUDONYMISATION_CONN_ID).password or ""
+    if len(password) < 32:
+        raise RuntimeError(f"connection {PSEUDONYMISATION_CONN_ID} holds no usable key (>= 32 characters)")
+    return password.encode()

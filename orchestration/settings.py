@@ -1,0 +1,37 @@
+"""Where the platform keeps its files, read from the environment (no Airflow import here).
+
+Every path has an embedded default under `.local/` in the checkout so `make demo` needs no set-up;
+production sets the SEND_* variables (see .env.example).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+SODA_CHECKS_DIR = REPO_ROOT / "soda_checks"
+WAREHOUSE_POOL = "send_warehouse"  # one slot: the build warehouse has one writer at a time
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    build_path: Path  # private write-audit-publish copy; only the pipeline opens it
+    published_path: Path  # what BI tools read; replaced atomically
+    alerts_path: Path  # JSON lines, one per alert sent
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("SEND_DATA_DIR", REPO_ROOT / ".local" / "data"))
+        return cls(
+            data_dir=data_dir,
+            landing_dir=Path(env.get("SEND_LANDING_DIR", data_dir / "landing")),
+            build_path=Path(env.get("SEND_WAREHOUSE_BUILD_PATH", data_dir / "warehouse" / "build.duckdb")),
+            published_path=Path(env.get("SEND_WAREHOUSE_PUBLISHED_PATH", data_dir / "published" / "send.duckdb")),
+            alerts_path=Path(env.get("SEND_ALERTS_PATH", data_dir / "alerts" / "alerts.jsonl")),
+        )

@@ -1,0 +1,46 @@
+"""Shared fixtures. Airflow reads its configuration at import, so the environment is set here,
+before any test imports airflow: a private AIRFLOW_HOME and data folder per test session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="send-tests-"))
+os.environ.update(__import__("orchestration.local", fromlist=["local_environment"]).local_environment(_SESSION_DIR))
+
+PG_ADMIN_URL = os.environ.get("SEND_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    return _SESSION_DIR
+
+
+@pytest.fixture
+def key() -> bytes:
+    return b"test-key-" + b"0" * 32
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database on the machine's server, dropped afterwards; skips if unreachable."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("select 1")
+    except Exception as error:  # noqa: BLE001 - any failure to connect means "no server here"
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(error).__name__}")
+    name = f"send_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"create database {name}")
+    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"drop database if exists {name} with (force)")
+    admin.dispose()

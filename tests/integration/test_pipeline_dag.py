@@ -1,0 +1,177 @@
+"""The real DAG, run with `airflow dags test`, on a source whose right answers are worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.local import prepare
+from orchestration.settings import Settings
+from synthetic.la_case_management import write_tables
+
+pytestmark = pytest.mark.slow
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+NHS = ["9434765919", "4010232137", "9990000018", "9990000026", "9990000034", "9990000042", "9990000050",
+       "9990000069", "9990000077", "9990000085"]  # fmt: skip
+
+
+def _cases() -> list[dict]:
+    """One request per line: received date, decision, assessment outcome, issue date, exception.
+    Days are counted from the received date; day 140 is the 20-week deadline."""
+    d = dt.date
+    return [
+        # id,  received,        decision, outcome, issued/decided,   exception
+        ("R1", d(2024, 1, 1), "Y", "Y", d(2024, 5, 20), "0"),  # day 140: on time
+        ("R2", d(2024, 1, 1), "Y", "Y", d(2024, 5, 21), "0"),  # day 141: late
+        ("R3", d(2023, 10, 19), "Y", "Y", d(2024, 5, 5), "1"),  # day 199, across the year end, exception
+        ("R4", d(2024, 2, 1), "W", None, None, None),  # withdrawn before a decision
+        ("R5", d(2024, 2, 1), "Y", "A", None, "0"),  # still open at the period end
+        ("R6", d(2024, 1, 15), "Y", "Y", d(2024, 5, 10), "1"),  # day 116, on time, exception
+        ("R7", d(2024, 1, 10), "Y", "Y", d(2024, 5, 1), "0"),  # day 112: on time
+        ("R8", d(2024, 1, 10), "Y", "N", d(2024, 5, 15), "0"),  # decided not to issue: not timed
+        ("R9", d(2024, 2, 1), "Y", "Y", d(2024, 6, 29), "0"),  # day 149, June: late
+        ("R10", d(2024, 2, 1), "Z", None, None, None),  # unknown code: rejected with a reason
+    ]
+
+
+def _source_frames() -> dict[str, pd.DataFrame]:
+    cases = _cases()
+    stamp = pd.Timestamp("2024-06-30 18:00")
+    ids = [c[0] for c in cases]
+    person = pd.DataFrame(
+        {
+            "pers_person_id": [f"P{i}" for i in ids],
+            "pers_common_child_id": NHS,
+            "pers_sex": "F",
+            "pers_dob": dt.date(2014, 3, 9),
+            "pers_postcode": "PR1 2AB",
+            "last_modified_at": stamp,
+        }
+    )
+    send = pd.DataFrame(
+        {"send_table_id": [f"S{i}" for i in ids], "send_person_id": person["pers_person_id"], "last_modified_at": stamp}
+    )
+    requests = pd.DataFrame(
+        {
+            "ehcr_ehcp_request_id": ids,
+            "ehcr_send_table_id": send["send_table_id"],
+            "ehcr_ehcp_req_date": [c[1] for c in cases],
+            "ehcr_ehcp_req_outcome_date": [c[1] + dt.timedelta(days=35) if c[2] in "YN" else None for c in cases],
+            "ehcr_ehcp_req_outcome": [c[2] for c in cases],
+            "last_modified_at": stamp,
+        }
+    )
+    assessed = [c for c in cases if c[3]]
+    assessment = pd.DataFrame(
+        {
+            "ehca_ehcp_assessment_id": [f"A{c[0]}" for c in assessed],
+            "ehca_ehcp_request_id": [c[0] for c in assessed],
+            "ehca_ehcp_assessment_outcome": [c[3] for c in assessed],
+            "ehca_ehcp_assessment_outcome_date": [c[4] for c in assessed],
+            "ehca_ehcp_assessment_exceptions": [c[5] for c in assessed],
+            "last_modified_at": stamp,
+        }
+    )
+    return {"ssd_person": person, "ssd_send": send, "ssd_ehcp_requests": requests, "ssd_ehcp_assessment": assessment}
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(session_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("pipeline")
+    source_url = f"sqlite:///{work / 'cms.sqlite'}"
+    write_tables(source_url, _source_frames())
+    env = {
+        **os.environ,
+        "SEND_TASK_RETRIES": "0",  # dag.test cannot retry (see dag_defaults)
+        "SEND_DATA_DIR": str(work / "data"),
+        "SEND_WAREHOUSE_BUILD_PATH": str(work / "data" / "warehouse" / "build.duckdb"),
+        "AIRFLOW_CONN_LA_CASE_MANAGEMENT": json.dumps(
+            {"conn_type": "generic", "extra": {"sqlalchemy_url": source_url, "area_code": "E10000017"}}
+        ),
+    }
+    log = work / "airflow.log"
+    prepare(env, log)
+    result = subprocess.run(
+        [AIRFLOW, "dags", "test", "send_pipeline", "2024-07-01"], env=env, capture_output=True, text=True, timeout=900
+    )
+    log.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return Settings.from_env(env), env, result.stdout + result.stderr
+
+
+def _kpis(published: Path) -> pd.DataFrame:
+    with duckdb.connect(str(published), read_only=True) as con:
+        return con.execute("select * from marts.kpi_values order by kpi_code, period_start").df()
+
+
+def test_may_2024_twenty_week_kpis_match_the_hand_count(pipeline_run):
+    settings, _, _ = pipeline_run
+    kpis = _kpis(settings.published_path).set_index(["kpi_code", "period_start"])
+    may = pd.Timestamp("2024-05-01")
+    # Issued in May: R1 (140 d), R2 (141), R3 (199, exc), R6 (116, exc), R7 (112) -> on time R1, R6, R7.
+    all_cases = kpis.loc[("EHCP_20WK_ALL", may)]
+    assert (all_cases.numerator, all_cases.denominator) == (3, 5)
+    assert all_cases.value == pytest.approx(60.0)
+    # Excluding exceptions (R3, R6) from both: R1, R2, R7 -> on time R1, R7.
+    excl = kpis.loc[("EHCP_20WK_EXCL", may)]
+    assert (excl.numerator, excl.denominator) == (2, 3)
+    assert excl.value == pytest.approx(200 / 3)
+    assert all_cases.provenance == excl.provenance == "feed"
+    # Catalogue seed: target 60, amber from 45. Exactly on the target counts as met.
+    assert all_cases.rag == "green" and excl.rag == "green"
+
+
+def test_other_months_zero_and_missing_are_told_apart(pipeline_run):
+    settings, _, _ = pipeline_run
+    kpis = _kpis(settings.published_path).set_index(["kpi_code", "period_start"])
+    june = kpis.loc[("EHCP_20WK_ALL", pd.Timestamp("2024-06-01"))]  # R9, day 149
+    assert (june.numerator, june.denominator, june.value, june.rag) == (0, 1, 0.0, "red")
+    april = kpis.loc[("EHCP_20WK_ALL", pd.Timestamp("2024-04-01"))]  # nothing issued: no value, not a zero
+    assert (april.denominator, april.provenance) == (0, "feed") and pd.isna(april.value)
+    before = kpis.loc[("EHCP_20WK_ALL", pd.Timestamp("2023-09-01"))]  # before the feed's first request
+    assert before.provenance == "missing" and pd.isna(before.value) and pd.isna(before.numerator)
+    assert kpis.index.get_level_values("period_start").max() == pd.Timestamp("2024-06-01")  # complete months only
+
+
+def test_rows_are_accounted_for_and_rejects_kept_with_reason(pipeline_run):
+    settings, _, _ = pipeline_run
+    with duckdb.connect(str(settings.build_path), read_only=True) as con:
+        rin, loaded, rejected = con.execute(
+            "select sum(rows_in), sum(rows_loaded), sum(rows_rejected) from ops.loaded_batches"
+        ).fetchone()
+        reasons = con.execute("select source, record_key, field, reason from ops.rejected_rows").fetchall()
+    assert rin == loaded + rejected and rejected == 1
+    assert reasons == [
+        ("la_case_management.ssd_ehcp_requests", "R10", "ehcr_ehcp_req_outcome",
+         "unknown code 'Z' (allowed: Y, N, A, W, H)")
+    ]  # fmt: skip
+
+
+def test_quality_results_and_ledger_are_published(pipeline_run):
+    settings, _, _ = pipeline_run
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        outcomes = dict(con.execute("select outcome, count(*) from ops.data_quality_results group by 1").fetchall())
+        run = con.execute("select status, checks_failed from ops.pipeline_runs").fetchall()
+    assert outcomes.get("passed", 0) >= 10 and "failed" not in outcomes
+    assert run == [("published", 0)]
+
+
+def test_no_raw_identifier_survives_anywhere(pipeline_run):
+    settings, env, output = pipeline_run
+    places = [settings.data_dir, Path(env["AIRFLOW_HOME"])]
+    files = [p for place in places for p in place.rglob("*") if p.is_file() and "source" not in p.parts]
+    files = [p for p in files if p.name != "cms.sqlite"]
+    assert any(p.suffix == ".parquet" for p in files) and any(p.suffix == ".duckdb" for p in files)
+    for path in files:
+        blob = path.read_bytes()
+        for number in NHS:
+            assert number.encode() not in blob, f"raw NHS number in {path}"
+    assert not any(number in output for number in NHS)

@@ -1,0 +1,78 @@
+import pandas as pd
+import pytest
+
+from ingestion import contract as contracts
+
+REQUESTS = contracts.load_contract("la_case_management").tables["ssd_ehcp_requests"]
+PERSON = contracts.load_contract("la_case_management").tables["ssd_person"]
+
+
+def _requests(**overrides):
+    row = {
+        "ehcr_ehcp_request_id": "R1",
+        "ehcr_send_table_id": "S1",
+        "ehcr_ehcp_req_date": "2024-01-01",
+        "ehcr_ehcp_req_outcome_date": "2024-02-01",
+        "ehcr_ehcp_req_outcome": "Y",
+        "last_modified_at": "2024-02-01 10:00:00",
+    }
+    return {**row, **overrides}
+
+
+def test_clean_rows_pass_and_codes_are_normalised():
+    frame = pd.DataFrame([_requests(), _requests(ehcr_ehcp_request_id="R2", ehcr_ehcp_req_outcome=" y ")])
+    checked = contracts.validate("t", REQUESTS, frame)
+    assert len(checked.rows) == 2 and checked.rejects.empty
+    assert checked.rows["ehcr_ehcp_req_outcome"].tolist() == ["Y", "Y"]
+
+
+def test_each_problem_is_named_by_row_field_and_reason():
+    frame = pd.DataFrame(
+        [
+            _requests(),
+            _requests(ehcr_ehcp_request_id="R2", ehcr_ehcp_req_outcome="Z"),
+            _requests(ehcr_ehcp_request_id="R3", ehcr_ehcp_req_date=None),
+            _requests(ehcr_ehcp_request_id="R4", ehcr_ehcp_req_date="31/02/2024"),
+        ]
+    )
+    checked = contracts.validate("la.ssd_ehcp_requests", REQUESTS, frame, first_row=11)
+    assert checked.rows["ehcr_ehcp_request_id"].tolist() == ["R1"]
+    problems = checked.rejects.set_index("record_key")
+    assert problems.loc["R2", "field"] == "ehcr_ehcp_req_outcome"
+    assert problems.loc["R2", "reason"].startswith("unknown code 'Z'")
+    assert problems.loc["R2", "row_number"] == 12
+    assert problems.loc["R3", "reason"] == "missing mandatory field"
+    assert problems.loc["R4", "reason"] == "not a valid date (expected ISO 8601)"
+    assert set(checked.rejects["action"]) == {"rejected"}
+
+
+def test_invalid_optional_identifier_is_blanked_and_never_echoed():
+    frame = pd.DataFrame(
+        [
+            {
+                "pers_person_id": "P1",
+                "pers_common_child_id": "9434765918",
+                "pers_sex": "F",
+                "pers_dob": "2015-06-17",
+                "pers_postcode": "pr1 2ab",
+                "last_modified_at": "2024-01-01",
+            }
+        ]
+    )
+    checked = contracts.validate("la.ssd_person", PERSON, frame)
+    assert len(checked.rows) == 1
+    assert checked.rows["pers_common_child_id"].isna().all()
+    assert checked.rejects["action"].tolist() == ["blanked"]
+    assert "9434765918" not in checked.rejects.to_csv()
+    landed = contracts.pseudonymise(PERSON, checked.rows, b"k" * 32, scope="E1")
+    assert "pers_person_id" not in landed and landed["pers_person_id_hash"].str.len().tolist() == [32]
+    assert landed["pers_dob"].iloc[0] == pd.Timestamp("2015-06-01")
+    assert landed["pers_postcode"].iloc[0] == "PR1"
+
+
+def test_drift_is_caught_by_name_not_position():
+    present = list(REQUESTS.columns)[::-1] + ["new_column"]  # reordered plus an extra column: fine
+    assert contracts.check_columns("t", REQUESTS, present) == ["new_column"]
+    renamed = [c if c != "ehcr_ehcp_req_date" else "received_date" for c in REQUESTS.columns]
+    with pytest.raises(contracts.ContractDriftError, match="ehcr_ehcp_req_date"):
+        contracts.check_columns("la.ssd_ehcp_requests", REQUESTS, renamed)

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from ingestion import identifiers
+from synthetic import people
+
+
+@pytest.mark.parametrize("number", ["9434765919", "4010232137", "943 476 5919"])
+def test_known_valid_nhs_numbers(number):
+    assert identifiers.is_valid_nhs_number(number)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "9434765918",  # wrong check digit
+        "943476591",  # nine digits
+        "94347659190",  # eleven digits
+        "94347A5919",  # not a number
+        "",
+        None,
+    ],
+)
+def test_invalid_nhs_numbers(number):
+    assert not identifiers.is_valid_nhs_number(number)
+
+
+def test_nhs_body_whose_check_digit_would_be_ten_is_never_valid():
+    # 1*10 + 0*9 + ... + 0*2 = 10 -> 11 - 10 = 1; find a body with remainder 1 -> check 10.
+    # 0000000 06: 6*2 = 12 -> 12 % 11 = 1 -> check 10
+    assert identifiers.nhs_number_check_digit("000000006") is None
+    assert not any(identifiers.is_valid_nhs_number(f"000000006{d}") for d in range(10))
+
+
+def test_upn_check_letter_worked_by_hand():
+    # body 888000124001: weights 2..13 -> 8*2+8*3+8*4+0*5+0*6+0*7+1*8+2*9+4*10+0*11+0*12+1*13 = 151
+    # 151 % 23 = 13 -> 14th letter of ABCDEFGHJKLMNPQRTUVWXYZ = P
+    assert identifiers.upn_check_letter("888000124001") == "P"
+    assert identifiers.is_valid_upn("P888000124001")
+    assert not identifiers.is_valid_upn("Q888000124001")
+    assert not identifiers.is_valid_upn("P88800012400")  # twelve characters
+
+
+def test_uln_is_ten_digits_not_starting_with_zero():
+    assert identifiers.is_valid_uln("1234567890")
+    assert not identifiers.is_valid_uln("0234567890")
+    assert not identifiers.is_valid_uln("123456789")
+
+
+def test_synthetic_identifiers_are_valid_and_never_issued():
+    rng = np.random.default_rng(1)
+    numbers = people.nhs_numbers(rng, 500)
+    assert all(identifiers.is_valid_nhs_number(n) for n in numbers)
+    assert all(9_990_000_000 <= int(n) <= 9_999_999_999 for n in numbers)
+    assert all(identifiers.is_valid_upn(u) for u in people.upns(rng, "888", 200))
+
+
+def test_pseudonym_is_keyed_stable_and_format_blind():
+    key = b"k" * 32
+    a = identifiers.pseudonymise(key, "nhs_number", "943 476 5919")
+    assert a == identifiers.pseudonymise(key, "nhs_number", "9434765919")
+    assert a != identifiers.pseudonymise(b"j" * 32, "nhs_number", "9434765919")
+    assert a != identifiers.pseudonymise(key, "upn", "9434765919")
+    assert "9434765919" not in a
+
+
+def test_missing_or_short_key_is_refused():
+    with pytest.raises(identifiers.MissingKeyError):
+        identifiers.load_key({})
+    with pytest.raises(identifiers.MissingKeyError):
+        identifiers.load_key({identifiers.KEY_ENV_VAR: "short"})

@@ -1,0 +1,48 @@
+"""A short text summary of the published KPIs, for the demo and for a quick look after a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+def kpi_summary(published_path: Path, years: int = 3) -> str:
+    with duckdb.connect(str(published_path), read_only=True) as con:
+        yearly = con.execute(
+            """
+            select kpi_code, area_code, year(period_start) as year,
+                   sum(numerator) as numerator, sum(denominator) as denominator,
+                   round(100.0 * sum(numerator) / nullif(sum(denominator), 0), 1) as pct
+            from marts.kpi_values
+            where unit = 'percent'
+              and year(period_start) > (select max(year(period_start)) from marts.kpi_values) - $years
+            group by kpi_code, area_code, year
+            order by kpi_code, area_code, year
+            """,
+            {"years": years},
+        ).fetchall()
+        latest = con.execute(
+            """
+            select kpi_code, area_code, strftime(period_start, '%b %Y'), value, rag, provenance
+            from marts.kpi_values
+            qualify period_start = max(period_start) over ()
+            order by kpi_code, area_code
+            """
+        ).fetchall()
+        run = con.execute(
+            "select run_id, status, checks_run, checks_failed from ops.pipeline_runs order by recorded_at desc limit 1"
+        ).fetchone()
+    lines = [
+        "Calendar-year KPIs (plans issued in the year; DfE method):",
+        f"  {'kpi':<16}{'area':<12}{'year':<6}{'within 20 wk':>13}{'issued':>8}{'%':>7}",
+    ]
+    for kpi, area, year, num, den, pct in yearly:
+        lines.append(f"  {kpi:<16}{area:<12}{year:<6}{num:>13}{den:>8}{pct if pct is not None else '-':>7}")
+    lines.append("Latest month:")
+    for kpi, area, month, value, rag, provenance in latest:
+        shown = "-" if value is None else f"{value:.1f}"
+        lines.append(f"  {kpi:<16}{area:<12}{month:<10}{shown:>7}  {rag or '':<6}{provenance}")
+    if run:
+        lines.append(f"Run {run[0]}: {run[1]}, {run[2]} data-quality checks, {run[3]} failed")
+    return "\n".join(lines)
