@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -112,7 +113,12 @@ def demo(as_of: dt.date) -> None:
 
 def up() -> None:
     """api-server, scheduler, dag-processor and triggerer on the embedded defaults; Ctrl-C stops all."""
-    env = {**os.environ, **local_environment(), "AIRFLOW__API__PORT": os.environ.get("AIRFLOW_PORT", "8080")}
+    env = {
+        **os.environ,
+        **local_environment(),
+        "AIRFLOW__API__HOST": "127.0.0.1",  # local only: the demo's auth is the simple auth manager
+        "AIRFLOW__API__PORT": os.environ.get("AIRFLOW_PORT", "8080"),
+    }
     log_path = LOCAL_DIR / "up.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     prepare(env, log_path)
@@ -124,6 +130,7 @@ def up() -> None:
         f"Airflow UI on http://127.0.0.1:{env['AIRFLOW__API__PORT']} "
         f"(simple auth manager: passwords in {env['AIRFLOW_HOME']}/simple_auth_manager_passwords.json.generated)"
     )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the components with us, not orphan them
     try:
         for process in processes:
             process.wait()

@@ -13,7 +13,8 @@ def kpi_summary(published_path: Path, years: int = 3) -> str:
             """
             select kpi_code, area_code, year(period_start) as year,
                    sum(numerator) as numerator, sum(denominator) as denominator,
-                   round(100.0 * sum(numerator) / nullif(sum(denominator), 0), 1) as pct
+                   round(100.0 * sum(numerator) / nullif(sum(denominator), 0), 1) as pct,
+                   count(distinct period_start) as months
             from marts.kpi_values
             where unit = 'percent'
               and year(period_start) > (select max(year(period_start)) from marts.kpi_values) - $years
@@ -35,10 +36,11 @@ def kpi_summary(published_path: Path, years: int = 3) -> str:
         ).fetchone()
     lines = [
         "Calendar-year KPIs (plans issued in the year; DfE method):",
-        f"  {'kpi':<16}{'area':<12}{'year':<6}{'within 20 wk':>13}{'issued':>8}{'%':>7}",
+        f"  {'kpi':<16}{'area':<12}{'year':<6}{'months':>7}{'within 20 wk':>13}{'issued':>8}{'%':>7}",
     ]
-    for kpi, area, year, num, den, pct in yearly:
-        lines.append(f"  {kpi:<16}{area:<12}{year:<6}{num:>13}{den:>8}{pct if pct is not None else '-':>7}")
+    for kpi, area, year, num, den, pct, months in yearly:
+        shown = "-" if pct is None else pct
+        lines.append(f"  {kpi:<16}{area:<12}{year:<6}{months:>7}{num:>13}{den:>8}{shown:>7}")
     lines.append("Latest month:")
     for kpi, area, month, value, rag, provenance in latest:
         shown = "-" if value is None else f"{value:.1f}"
