@@ -12,7 +12,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from orchestration import dag_defaults
-from orchestration.settings import DBT_PROJECT_DIR, SODA_CHECKS_DIR, WAREHOUSE_POOL, Settings
+from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_POOL, Settings
 
 
 @dag(
@@ -96,7 +96,7 @@ def send_pipeline():
         settings = Settings.from_env()
         with duckdb.connect(str(settings.build_path)) as con:
             try:
-                results = quality.gate(con, SODA_CHECKS_DIR / "contracts", context["run_id"])
+                results = quality.gate(con, settings.soda_contracts_dir, context["run_id"])
             except quality.DataQualityError as error:
                 ledger.record_run(
                     con,
@@ -113,22 +113,24 @@ def send_pipeline():
     def publish(quality_summary: dict) -> dict:
         import duckdb
 
+        from orchestration import connections
         from warehouse import ledger
+        from warehouse.publish import Targets
         from warehouse.publish import publish as publish_marts
 
         context = get_current_context()
         settings = Settings.from_env()
+        run = (context["run_id"], dag_defaults.as_of(context))
         with duckdb.connect(str(settings.build_path)) as con:
-            ledger.record_run(
-                con,
-                context["run_id"],
-                dag_defaults.as_of(context),
-                "published",
-                checks_run=quality_summary["checks"],
-                checks_failed=0,
-            )
-            counts = publish_marts(con, settings.published_path)
-        return {"published_path": str(settings.published_path), "tables": counts}
+            # Recorded first so the published copy carries its own ledger row; undone if publishing fails.
+            ledger.record_run(con, *run, "published", checks_run=quality_summary["checks"], checks_failed=0)
+            targets = Targets(settings.published_path, settings.parquet_dir, connections.reporting_url())
+            try:
+                counts = publish_marts(con, targets)
+            except Exception:
+                ledger.record_run(con, *run, "publish_failed", checks_run=quality_summary["checks"], checks_failed=0)
+                raise
+        return {"duckdb": str(targets.duckdb_path), "postgres": bool(targets.postgres_url), "tables": counts}
 
     manifest = extract_la_case_management()
     loaded = load_la_case_management(manifest)

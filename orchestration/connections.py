@@ -10,6 +10,7 @@ from ingestion.identifiers import KEY_ENV_VAR, load_key
 
 LA_CASE_MANAGEMENT_CONN_ID = "la_case_management"
 PSEUDONYMISATION_CONN_ID = "send_pseudonymisation"
+REPORTING_CONN_ID = "send_reporting"  # PostgreSQL reporting DB; publishing there is on when it exists
 _DRIVERS = {"postgres": "postgresql+psycopg2", "mssql": "mssql+pyodbc", "mysql": "mysql+pymysql"}
 
 
@@ -39,3 +40,14 @@ def pseudonymisation_key() -> bytes:
     if len(password) < 32:
         raise RuntimeError(f"connection {PSEUDONYMISATION_CONN_ID} holds no usable key (>= 32 characters)")
     return password.encode()
+
+
+def reporting_url() -> str | None:
+    """SQLAlchemy URL of the PostgreSQL reporting database, or None when no such connection is set."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return sqlalchemy_url(BaseHook.get_connection(REPORTING_CONN_ID))
+    except AirflowNotFoundException:
+        return None

@@ -22,7 +22,9 @@ class Settings:
     landing_dir: Path
     build_path: Path  # private write-audit-publish copy; only the pipeline opens it
     published_path: Path  # what BI tools read; replaced atomically
+    parquet_dir: Path  # Parquet per published table (a symlink to the current version)
     alerts_path: Path  # JSON lines, one per alert sent
+    soda_contracts_dir: Path  # one Soda contract per checked table, mirroring the warehouse
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -33,5 +35,7 @@ class Settings:
             landing_dir=Path(env.get("SEND_LANDING_DIR", data_dir / "landing")),
             build_path=Path(env.get("SEND_WAREHOUSE_BUILD_PATH", data_dir / "warehouse" / "build.duckdb")),
             published_path=Path(env.get("SEND_WAREHOUSE_PUBLISHED_PATH", data_dir / "published" / "send.duckdb")),
+            parquet_dir=Path(env.get("SEND_PUBLISHED_PARQUET_DIR", data_dir / "published" / "parquet")),
             alerts_path=Path(env.get("SEND_ALERTS_PATH", data_dir / "alerts" / "alerts.jsonl")),
+            soda_contracts_dir=Path(env.get("SEND_SODA_CONTRACTS_DIR", SODA_CHECKS_DIR / "contracts")),
         )

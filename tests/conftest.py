@@ -3,6 +3,7 @@ before any test imports airflow: a private AIRFLOW_HOME and data folder per test
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -26,8 +27,8 @@ def key() -> bytes:
     return b"test-key-" + b"0" * 32
 
 
-@pytest.fixture
-def pg_url():
+@contextlib.contextmanager
+def _pg_database():
     """A fresh PostgreSQL database on the machine's server, dropped afterwards; skips if unreachable."""
     import sqlalchemy as sa
 
@@ -40,7 +41,21 @@ def pg_url():
     name = f"send_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f"create database {name}")
-    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"drop database if exists {name} with (force)")
-    admin.dispose()
+    try:
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"drop database if exists {name} with (force)")
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url():
+    with _pg_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_pg_url():
+    with _pg_database() as url:
+        yield url

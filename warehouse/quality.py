@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 
 DATA_SOURCE_NAME = "send_warehouse"
+ROW_COUNT_CHECK = "Row count"  # Soda's default name for row_count checks
+MAX_ROW_DROP = 0.5
 RESULTS_DDL = """
 create schema if not exists ops;
 create table if not exists ops.data_quality_results (
@@ -69,7 +71,10 @@ def verify(con: duckdb.DuckDBPyConnection, contracts_dir: Path) -> list[CheckRes
         name = str(path.relative_to(contracts_dir))
         dataset = f"{path.parent.name}.{path.stem}"  # contracts/<schema>/<table>.yml mirrors the warehouse
         source = DuckDBDataSource.from_existing_cursor(con.cursor(), name=DATA_SOURCE_NAME)
-        session = verify_contract_locally(data_sources=[source], contract_file_path=str(path))
+        try:
+            session = verify_contract_locally(data_sources=[source], contract_file_path=str(path))
+        except Exception as error:  # a contract Soda cannot parse or run is a failed gate, never a pass
+            raise QualityRuntimeError(f"Soda could not verify {name}: {error}") from error
         if session.has_errors:
             raise QualityRuntimeError(f"Soda could not verify {name}: {session.get_errors_str()}")
         for verification in session.contract_verification_results:
@@ -119,9 +124,54 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[CheckResul
     )
 
 
+def row_drop_checks(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> list[CheckResult]:
+    """Compare each table's row count with the last published run's: a sudden drop blocks publication.
+
+    Soda 4 thresholds are static numbers, so the comparison with the previous run lives here, fed by
+    the row counts the row_count checks recorded in ops.data_quality_results."""
+    counts = {r.dataset: r.measured_value for r in results if r.check_name.startswith(ROW_COUNT_CHECK)}
+    previous = dict(
+        con.execute(
+            f"""
+            select q.dataset, q.measured_value
+            from ops.data_quality_results as q
+            join ops.pipeline_runs as r using (run_id)
+            where r.status = 'published' and q.check_name like '{ROW_COUNT_CHECK}%'
+            qualify row_number() over (partition by q.dataset order by r.recorded_at desc) = 1
+            """
+        ).fetchall()
+        if _has_table(con, "pipeline_runs") and _has_table(con, "data_quality_results")
+        else []
+    )
+    checks = []
+    for dataset, now in counts.items():
+        before = previous.get(dataset)
+        if before is None or now is None:
+            continue
+        dropped = before > 0 and now < before * (1 - MAX_ROW_DROP)
+        checks.append(
+            CheckResult(
+                contract="warehouse/quality.py",
+                dataset=dataset,
+                check_name=f"no drop of more than {MAX_ROW_DROP:.0%} in rows since the last publication",
+                column_name=None,
+                outcome="failed" if dropped else "passed",
+                measured_value=now,
+                diagnostics={"previous_rows": before, "rows": now},
+            )
+        )
+    return checks
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    query = "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = ?"
+    return bool(con.execute(query, [table]).fetchone()[0])
+
+
 def gate(con: duckdb.DuckDBPyConnection, contracts_dir: Path, run_id: str) -> list[CheckResult]:
     """Verify, record, and raise DataQualityError if any blocking check failed."""
     results = verify(con, contracts_dir)
+    results += row_drop_checks(con, results)
     record(con, run_id, results)
     failed = [r for r in results if r.blocking]
     if failed:

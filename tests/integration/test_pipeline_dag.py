@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -83,8 +84,16 @@ def _source_frames() -> dict[str, pd.DataFrame]:
     return {"ssd_person": person, "ssd_send": send, "ssd_ehcp_requests": requests, "ssd_ehcp_assessment": assessment}
 
 
+def _run_dag(env: dict, logical_date: str, log: Path) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [AIRFLOW, "dags", "test", "send_pipeline", logical_date], env=env, capture_output=True, text=True, timeout=900
+    )
+    log.write_text(result.stdout + result.stderr)
+    return result
+
+
 @pytest.fixture(scope="module")
-def pipeline_run(session_dir, tmp_path_factory):
+def pipeline_run(session_dir, tmp_path_factory, module_pg_url):
     work = tmp_path_factory.mktemp("pipeline")
     source_url = f"sqlite:///{work / 'cms.sqlite'}"
     write_tables(source_url, _source_frames())
@@ -93,16 +102,14 @@ def pipeline_run(session_dir, tmp_path_factory):
         "SEND_TASK_RETRIES": "0",  # dag.test cannot retry (see dag_defaults)
         "SEND_DATA_DIR": str(work / "data"),
         "SEND_WAREHOUSE_BUILD_PATH": str(work / "data" / "warehouse" / "build.duckdb"),
+        "SEND_ALERTS_PATH": str(work / "data" / "alerts.jsonl"),
         "AIRFLOW_CONN_LA_CASE_MANAGEMENT": json.dumps(
             {"conn_type": "generic", "extra": {"sqlalchemy_url": source_url, "area_code": "E10000017"}}
         ),
+        "AIRFLOW_CONN_SEND_REPORTING": json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": module_pg_url}}),
     }
-    log = work / "airflow.log"
-    prepare(env, log)
-    result = subprocess.run(
-        [AIRFLOW, "dags", "test", "send_pipeline", "2024-07-01"], env=env, capture_output=True, text=True, timeout=900
-    )
-    log.write_text(result.stdout + result.stderr)
+    prepare(env, work / "prepare.log")
+    result = _run_dag(env, "2024-07-01", work / "airflow.log")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return Settings.from_env(env), env, result.stdout + result.stderr
 
@@ -175,3 +182,55 @@ def test_no_raw_identifier_survives_anywhere(pipeline_run):
         for number in NHS:
             assert number.encode() not in blob, f"raw NHS number in {path}"
     assert not any(number in output for number in NHS)
+
+
+def _published_digests(settings: Settings, pg_url: str) -> dict:
+    import hashlib
+
+    import sqlalchemy as sa
+
+    files = [settings.published_path, *sorted(settings.parquet_dir.resolve().rglob("*.parquet"))]
+    digests = {str(p.name): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        digests["postgres"] = conn.exec_driver_sql(
+            "select md5(string_agg(t::text, '|' order by kpi_code, period_start)) from send_reporting.kpi_values t"
+        ).scalar()
+    engine.dispose()
+    return digests
+
+
+def test_published_to_postgres_and_parquet_too(pipeline_run, module_pg_url):
+    settings, _, _ = pipeline_run
+    duck = _kpis(settings.published_path)
+    parquet = duckdb.sql(f"select * from '{settings.parquet_dir}/marts/kpi_values.parquet'").df()
+    import sqlalchemy as sa
+
+    with sa.create_engine(module_pg_url).connect() as conn:
+        pg_rows = conn.exec_driver_sql("select count(*), sum(numerator) from send_reporting.kpi_values").one()
+    assert len(parquet) == len(duck) == pg_rows[0]
+    assert int(pg_rows[1]) == int(duck["numerator"].sum()) == int(parquet["numerator"].sum())
+
+
+def test_failed_check_publishes_nothing_and_alerts_once(pipeline_run, module_pg_url, tmp_path):
+    settings, env, _ = pipeline_run
+    before = _published_digests(settings, module_pg_url)
+    strict = tmp_path / "contracts"
+    shutil.copytree(settings.soda_contracts_dir, strict)
+    contract = strict / "marts" / "kpi_values.yml"
+    contract.write_text(contract.read_text().replace("must_be_greater_than: 0", "must_be_greater_than: 1000000"))
+    alerts_before = settings.alerts_path.read_text().splitlines() if settings.alerts_path.exists() else []
+
+    result = _run_dag({**env, "SEND_SODA_CONTRACTS_DIR": str(strict)}, "2024-07-02", tmp_path / "airflow.log")
+
+    assert result.returncode != 0
+    assert _published_digests(settings, module_pg_url) == before
+    alerts = settings.alerts_path.read_text().splitlines()[len(alerts_before) :]
+    assert len(alerts) == 1
+    alert = json.loads(alerts[0])
+    assert (alert["task_id"], alert["failure_class"]) == ("verify_quality", "data_quality")
+    assert "Row count meets expected threshold" in alert["error"]
+    assert alert["runbook"] == "docs/runbooks/data_quality.md"
+    with duckdb.connect(str(settings.build_path), read_only=True) as con:
+        ledger = con.execute("select status, checks_failed from ops.pipeline_runs order by recorded_at").fetchall()
+    assert ledger == [("published", 0), ("failed_quality", 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,17 @@ import duckdb
 import pytest
 
 from orchestration.settings import SODA_CHECKS_DIR
-from warehouse import publish, quality
+from warehouse import ledger, publish, quality
 
-CONTRACTS = SODA_CHECKS_DIR / "contracts"
+
+@pytest.fixture
+def contracts(tmp_path):
+    """The real mart contracts (the raw and staging ones need the whole warehouse: see test_pipeline_dag)."""
+    target = tmp_path / "contracts"
+    shutil.copytree(SODA_CHECKS_DIR / "contracts" / "marts", target / "marts")
+    return target
+
+
 KPI_ROW = """(
     'EHCP_20WK_ALL', 'E10000017', date '2024-05-01', date '2024-05-31', 'month', {num}, {den}, {value},
     'percent', 60.0, 'green', 'feed', 'la_case_management', false, now(), 'run-1')"""
@@ -29,6 +38,12 @@ def _warehouse(path: Path, num: int = 3, den: int = 5) -> duckdb.DuckDBPyConnect
             provenance varchar, source varchar, is_suppressed boolean, refreshed_at timestamptz, run_id varchar)"""
     )
     con.execute("insert into marts.kpi_values values " + KPI_ROW.format(num=num, den=den, value=100 * num / den))
+    con.execute(
+        "create table marts.kpi_catalogue as select 'EHCP_20WK_ALL' as kpi_code, 'EHC plans in 20 weeks' as kpi_name, "
+        "'Priority II' as priority_area, 'd' as definition, 'n' as numerator_definition, "
+        "'d' as denominator_definition, 'percent' as unit, 'higher_is_better' as direction, 60.0::double as target, "
+        "45.0::double as amber_threshold, 'la_case_management' as computing_feed, true as manual_allowed"
+    )
     return con
 
 
@@ -36,15 +51,15 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_good_marts_pass_and_results_are_recorded(tmp_path):
+def test_good_marts_pass_and_results_are_recorded(tmp_path, contracts):
     con = _warehouse(tmp_path / "build.duckdb")
-    results = quality.gate(con, CONTRACTS, "run-1")
+    results = quality.gate(con, contracts, "run-1")
     assert results and all(r.outcome == "passed" for r in results)
     stored = con.execute("select count(*), count(distinct check_name) from ops.data_quality_results").fetchone()
     assert stored[0] == len(results)
 
 
-def test_blocking_failure_names_the_check_and_publishes_nothing(tmp_path):
+def test_blocking_failure_names_the_check_and_publishes_nothing(tmp_path, contracts):
     good = _warehouse(tmp_path / "good.duckdb")
     published = tmp_path / "published" / "send.duckdb"
     publish.publish(good, published)
@@ -52,7 +67,7 @@ def test_blocking_failure_names_the_check_and_publishes_nothing(tmp_path):
 
     bad = _warehouse(tmp_path / "build.duckdb", num=7, den=5)  # numerator above denominator, value 140%
     with pytest.raises(quality.DataQualityError) as error:
-        quality.gate(bad, CONTRACTS, "run-2")
+        quality.gate(bad, contracts, "run-2")
     failed = {r.check_name for r in error.value.failed}
     assert "numerator never exceeds denominator" in failed
     assert "percentages lie between 0 and 100" in failed
@@ -62,10 +77,33 @@ def test_blocking_failure_names_the_check_and_publishes_nothing(tmp_path):
     assert recorded == len(error.value.failed)
 
 
-def test_soda_runtime_error_fails_the_gate(tmp_path):
+def test_soda_runtime_error_fails_the_gate(tmp_path, contracts):
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))  # no marts at all: Soda cannot verify
-    with pytest.raises((quality.QualityRuntimeError, quality.DataQualityError)):
-        quality.gate(con, CONTRACTS, "run-1")
+    with pytest.raises(quality.QualityRuntimeError, match="kpi_"):
+        quality.gate(con, contracts, "run-1")
+
+
+def test_unparseable_contract_fails_the_gate(tmp_path, contracts):
+    (contracts / "marts" / "kpi_values.yml").write_text("dataset: send_warehouse/marts/kpi_values\nchecks: [\n")
+    with pytest.raises(quality.QualityRuntimeError, match="kpi_values.yml"):
+        quality.gate(_warehouse(tmp_path / "build.duckdb"), contracts, "run-1")
+
+
+def test_sudden_drop_in_rows_since_the_last_publication_blocks(tmp_path, contracts):
+    con = _warehouse(tmp_path / "build.duckdb")
+    con.execute("insert into marts.kpi_values select * replace (area_code || 'x' as area_code) from marts.kpi_values")
+    quality.gate(con, contracts, "run-1")
+    ledger.record_run(con, "run-1", "2024-07-01", "published", checks_run=1, checks_failed=0)
+    con.execute("delete from marts.kpi_values where area_code like '%x'")  # 2 rows -> 1: a 50% drop is allowed
+    quality.gate(con, contracts, "run-2")
+    ledger.record_run(con, "run-2", "2024-07-02", "published", checks_run=1, checks_failed=0)
+    con.execute("insert into marts.kpi_values select * replace (area_code || 'x' as area_code) from marts.kpi_values")
+    con.execute("insert into marts.kpi_values select * replace (area_code || 'y' as area_code) from marts.kpi_values")
+    quality.gate(con, contracts, "run-3")  # growth is fine
+    ledger.record_run(con, "run-3", "2024-07-03", "published", checks_run=1, checks_failed=0)
+    con.execute("delete from marts.kpi_values where area_code like '%x' or area_code like '%y'")  # 4 -> 1
+    with pytest.raises(quality.DataQualityError, match="no drop of more than 50%"):
+        quality.gate(con, contracts, "run-4")
 
 
 def _read_numerator(published: Path) -> int:
@@ -94,6 +132,6 @@ def test_publish_replaces_the_file_while_a_reader_holds_it_open(tmp_path):
         assert holder.poll() is None  # publishing did not wait for, or break, the reader
     finally:
         holder.kill()
-    assert counts == {"marts.kpi_values": 1}
+    assert counts == {"marts.kpi_catalogue": 1, "marts.kpi_values": 1}
     assert _read_numerator(published) == 4
     assert not list(published.parent.glob(".*.tmp"))
