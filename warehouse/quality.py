@@ -17,6 +17,7 @@ import duckdb
 DATA_SOURCE_NAME = "send_warehouse"
 ROW_COUNT_CHECK = "Row count"  # Soda's default name for row_count checks
 MAX_ROW_DROP = 0.5
+_OUTCOMES = {"PASSED": "passed", "FAILED": "failed", "WARN": "warned", "NOT_EVALUATED": "not_evaluated"}
 RESULTS_DDL = """
 create schema if not exists ops;
 create table if not exists ops.data_quality_results (
@@ -88,7 +89,7 @@ def verify(con: duckdb.DuckDBPyConnection, contracts_dir: Path) -> list[CheckRes
                         dataset=dataset,
                         check_name=check.name,
                         column_name=getattr(check, "column_name", None),
-                        outcome=check_result.outcome.name.lower(),
+                        outcome=_OUTCOMES.get(check_result.outcome.name, check_result.outcome.name.lower()),
                         measured_value=None if measured is None else float(measured),
                         diagnostics=metrics,
                     )

@@ -135,3 +135,25 @@ def test_publish_replaces_the_file_while_a_reader_holds_it_open(tmp_path):
     assert counts == {"marts.kpi_catalogue": 1, "marts.kpi_values": 1}
     assert _read_numerator(published) == 4
     assert not list(published.parent.glob(".*.tmp"))
+
+
+def test_warning_level_check_publishes_but_is_recorded(tmp_path, contracts):
+    (contracts / "marts" / "kpi_warning.yml").write_text(
+        """dataset: send_warehouse/marts/kpi_values
+columns:
+  - name: kpi_code
+checks:
+  - row_count:
+      name: at least a thousand rows would be nice
+      threshold:
+        level: warn
+        must_be_greater_than: 1000
+"""
+    )
+    con = _warehouse(tmp_path / "build.duckdb")
+    results = quality.gate(con, contracts, "run-1")  # does not raise
+    warned = [r for r in results if r.outcome == "warned"]
+    assert [r.check_name for r in warned] == ["at least a thousand rows would be nice"]
+    assert not warned[0].blocking
+    stored = con.execute("select outcome from ops.data_quality_results where check_name like 'at least%'").fetchall()
+    assert stored == [("warned",)]
