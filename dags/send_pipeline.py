@@ -23,6 +23,7 @@ from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_POOL, Settings
     catchup=False,
     max_active_runs=1,
     default_args=dag_defaults.DEFAULT_ARGS,
+    on_success_callback=dag_defaults.ON_SUCCESS,
     tags=["send", "warehouse", "priority-ii"],
     doc_md=__doc__,
 )

@@ -1,14 +1,24 @@
-"""One notifier for every DAG: a structured alert per failed run, with class, owner and runbook.
+"""One notifier for every DAG: one alert per failure episode, a recovery notice when it ends.
 
-Each alert is appended to SEND_ALERTS_PATH (JSON lines) and logged; delivery to email, Teams and
-Slack through Airflow providers plugs in here (one place), configured by connections.
+An episode is a DAG failing with one failure class until a run of that DAG succeeds: a run failing
+in three tasks, a retried task, or the same failure again tomorrow is one alert. Every decision
+(alert, suppressed repeat, recovery) is appended to SEND_ALERTS_PATH (JSON lines, under a file lock),
+which is also how repeats are recognised. Delivery goes through Airflow providers to every channel
+whose connection exists: email (`smtp_alerts`, recipients in its extra `to`), a Microsoft Teams
+workflow webhook (`teams_alerts`, an HTTP connection) and Slack (`slack_alerts`, a Slack webhook
+connection). A channel that fails is logged and recorded; it never hides the original failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
+import os
+from collections.abc import Generator
+from pathlib import Path
+from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
 
@@ -16,26 +26,51 @@ from orchestration.failures import classify
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
-RUNBOOK_BASE = "docs/runbooks"
+EMAIL_CONN_ID, TEAMS_CONN_ID, SLACK_CONN_ID = "smtp_alerts", "teams_alerts", "slack_alerts"
 DATA_OWNERS = {"la_case_management": "LA SEND business intelligence team"}
+PLATFORM_OWNER = "SEND data platform team"
 
 
 class SendAlertNotifier(BaseNotifier):
-    """Task failure notifier; at most one alert per DAG run (a run failing in three tasks is one episode)."""
+    """Task failure callback (after the last try): alert once per episode."""
 
     template_fields = ()
 
     def notify(self, context) -> None:
         alert = build_alert(context)
-        path = Settings.from_env().alerts_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.seek(0)
-            if any(json.loads(line).get("run_id") == alert["run_id"] for line in handle if line.strip()):
+        with _alert_log() as history:
+            if any(e["run_id"] == alert["run_id"] and e["event"] == "alert" for e in history.events):
+                return  # this run already raised its alert
+            if history.open_episode(alert["dag_id"], alert["failure_class"]):
+                history.append({**alert, "event": "suppressed"})
                 return
-            handle.write(json.dumps(alert) + "\n")
+            alert["delivered"] = deliver(alert_subject(alert), alert_lines(alert))
+            history.append({**alert, "event": "alert"})
         log.error("ALERT %s", json.dumps(alert))
+
+
+class SendRecoveryNotifier:
+    """DAG success callback: close the DAG's open episodes with a recovery notice.
+
+    A plain callable, not a BaseNotifier: DAG-level callbacks receive a serialized DAG, which has no
+    template environment for BaseNotifier to render with (Airflow 3.3)."""
+
+    def __call__(self, context) -> None:
+        dag_run = context["dag_run"]
+        with _alert_log() as history:
+            for failure_class, opened in history.open_episodes(dag_run.dag_id).items():
+                notice = {
+                    "event": "recovery",
+                    "dag_id": dag_run.dag_id,
+                    "run_id": dag_run.run_id,
+                    "failure_class": failure_class,
+                    "since_run_id": opened["run_id"],
+                }
+                subject = f"[SEND data platform] recovered: {dag_run.dag_id} ({failure_class})"
+                lines = [f"{dag_run.dag_id} succeeded in run {dag_run.run_id}.",
+                         f"The {failure_class} failure alerted in run {opened['run_id']} is over."]  # fmt: skip
+                notice["delivered"] = deliver(subject, lines)
+                history.append(notice)
 
 
 def build_alert(context) -> dict:
@@ -51,7 +86,139 @@ def build_alert(context) -> dict:
         "try": f"{ti.try_number} of {(ti.max_tries or 0) + 1}",
         "failure_class": str(failure_class),
         "error": str(exception)[:500] if exception else None,
-        "data_owner": DATA_OWNERS.get(feed, "SEND data platform team") if feed else "SEND data platform team",
-        "log_url": getattr(ti, "log_url", None),
-        "runbook": f"{RUNBOOK_BASE}/{failure_class}.md",
+        "data_owner": DATA_OWNERS[feed] if feed else PLATFORM_OWNER,
+        "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
+        "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/{failure_class}.md",
     }
+
+
+def log_url(dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+    """The task's log page in the Airflow UI, from the configured [api] base_url."""
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="http://localhost:8080").rstrip("/")
+    return f"{base}/dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{task_id}?try_number={try_number}"
+
+
+def alert_subject(alert: dict) -> str:
+    return f"[SEND data platform] {alert['failure_class']} failure: {alert['dag_id']}.{alert['task_id']}"
+
+
+def alert_lines(alert: dict) -> list[str]:
+    return [
+        f"DAG: {alert['dag_id']}",
+        f"Task: {alert['task_id']} (try {alert['try']})",
+        f"Run: {alert['run_id']} (logical date {alert['logical_date']})",
+        f"Failure class: {alert['failure_class']}",
+        f"Data owner: {alert['data_owner']}",
+        f"Error: {alert['error']}",
+        f"Log: {alert['log_url']}",
+        f"Runbook: {alert['runbook']}",
+    ]
+
+
+def deliver(subject: str, lines: list[str]) -> dict[str, str]:
+    """Send to every configured channel; returns channel -> 'sent' or the delivery error."""
+    outcome = {}
+    for channel, conn_id, send in (
+        ("email", EMAIL_CONN_ID, _send_email),
+        ("teams", TEAMS_CONN_ID, _send_teams),
+        ("slack", SLACK_CONN_ID, _send_slack),
+    ):
+        if not _connection_exists(conn_id):
+            continue
+        try:
+            send(conn_id, subject, lines)
+            outcome[channel] = "sent"
+        except Exception as error:  # noqa: BLE001 - a broken channel must not mask the failure being reported
+            log.exception("alert delivery through %s failed", channel)
+            outcome[channel] = f"failed: {type(error).__name__}: {error}"[:300]
+    return outcome
+
+
+def _connection_exists(conn_id: str) -> bool:
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
+def _send_email(conn_id: str, subject: str, lines: list[str]) -> None:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+    from airflow.sdk import BaseHook
+
+    recipients = BaseHook.get_connection(conn_id).extra_dejson["to"]
+    html = "<br>".join(_escape(line) for line in lines)
+    with SmtpHook(smtp_conn_id=conn_id) as hook:
+        hook.send_email_smtp(to=recipients, subject=subject, html_content=html)
+
+
+def _send_teams(conn_id: str, subject: str, lines: list[str]) -> None:
+    from airflow.providers.http.hooks.http import HttpHook
+
+    card = {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "content": {
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": [{"type": "TextBlock", "text": subject, "weight": "bolder", "wrap": True}]
+                    + [{"type": "TextBlock", "text": line, "wrap": True} for line in lines],
+                },
+            }
+        ],
+    }
+    HttpHook(method="POST", http_conn_id=conn_id).run(json=card, extra_options={"check_response": True})
+
+
+def _send_slack(conn_id: str, subject: str, lines: list[str]) -> None:
+    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+    SlackWebhookHook(slack_webhook_conn_id=conn_id).send(text="\n".join([f"*{subject}*", *lines]))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _History:
+    def __init__(self, handle):
+        self._handle = handle
+        handle.seek(0)
+        self.events = [json.loads(line) for line in handle if line.strip()]
+
+    def open_episodes(self, dag_id: str) -> dict[str, dict]:
+        """failure class -> the alert that opened it, for episodes no recovery has closed."""
+        episodes: dict[str, dict] = {}
+        for event in self.events:
+            if event["dag_id"] != dag_id:
+                continue
+            if event["event"] == "alert":
+                episodes.setdefault(event["failure_class"], event)
+            elif event["event"] == "recovery":
+                episodes.pop(event["failure_class"], None)
+        return episodes
+
+    def open_episode(self, dag_id: str, failure_class: str) -> bool:
+        return failure_class in self.open_episodes(dag_id)
+
+    def append(self, event: dict) -> None:
+        self._handle.seek(0, os.SEEK_END)
+        self._handle.write(json.dumps(event) + "\n")
+        self._handle.flush()
+        self.events.append(event)
+
+
+@contextlib.contextmanager
+def _alert_log() -> Generator[_History]:
+    path: Path = Settings.from_env().alerts_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # tasks failing at once on several workers decide one at a time
+        yield _History(handle)

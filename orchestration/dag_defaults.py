@@ -8,7 +8,7 @@ import os
 import pendulum
 from airflow.sdk import CronTriggerTimetable
 
-from orchestration.alerts import SendAlertNotifier
+from orchestration.alerts import SendAlertNotifier, SendRecoveryNotifier
 
 LONDON = pendulum.timezone("Europe/London")
 START_DATE = pendulum.datetime(2021, 1, 1, tz=LONDON)  # first period the marts cover; catchup stays off
@@ -25,11 +25,14 @@ def as_of(context) -> str:
 
 DEFAULT_ARGS = {
     "owner": "send-data-platform",
-    # SEND_TASK_RETRIES=0 in `dags test` runs: Airflow 3.3's dag.test loops forever on a retried task.
+    # Overridable so `airflow dags test` runs (demo, tests) fail fast instead of sitting out minutes of backoff.
     "retries": int(os.environ.get("SEND_TASK_RETRIES", "2")),
-    "retry_delay": dt.timedelta(minutes=2),
+    "retry_delay": dt.timedelta(seconds=int(os.environ.get("SEND_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=30),
     "execution_timeout": dt.timedelta(minutes=45),
     "on_failure_callback": SendAlertNotifier(),
 }
+
+# DAG-level: a successful run closes open failure episodes with a recovery notice.
+ON_SUCCESS = SendRecoveryNotifier()

@@ -88,7 +88,7 @@ def demo(as_of: dt.date) -> None:
     from synthetic.la_case_management import generate
     from warehouse.summary import kpi_summary
 
-    env = {**os.environ, **local_environment(), "SEND_TASK_RETRIES": "0"}  # see dag_defaults.DEFAULT_ARGS
+    env = {**os.environ, **local_environment(), "SEND_TASK_RETRIES": "0"}  # fail fast, no backoff waits
     settings = Settings.from_env(env)
     shutil.rmtree(settings.data_dir, ignore_errors=True)  # every demo starts from the same sources
     log_path = LOCAL_DIR / "demo.log"

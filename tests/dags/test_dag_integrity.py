@@ -31,6 +31,7 @@ def test_every_dag_follows_the_team_rules(dagbag):
         assert dag.tags, f"{dag_id} has no tags"
         assert dag.max_active_runs == 1, f"{dag_id} may run twice at once"
         assert str(dag.timezone) in ("Europe/London", "Timezone('Europe/London')"), dag_id
+        assert dag.on_success_callback, f"{dag_id} sends no recovery notice"
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
             assert task.on_failure_callback, f"{dag_id}.{task.task_id} has no failure alert"

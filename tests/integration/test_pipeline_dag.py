@@ -99,7 +99,7 @@ def pipeline_run(session_dir, tmp_path_factory, module_pg_url):
     write_tables(source_url, _source_frames())
     env = {
         **os.environ,
-        "SEND_TASK_RETRIES": "0",  # dag.test cannot retry (see dag_defaults)
+        "SEND_TASK_RETRIES": "0",  # fail fast: a failing run should not sit out the backoff
         "SEND_DATA_DIR": str(work / "data"),
         "SEND_WAREHOUSE_BUILD_PATH": str(work / "data" / "warehouse" / "build.duckdb"),
         "SEND_ALERTS_PATH": str(work / "data" / "alerts.jsonl"),
