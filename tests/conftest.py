@@ -14,6 +14,7 @@ import pytest
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="send-tests-"))
 os.environ.update(__import__("orchestration.local", fromlist=["local_environment"]).local_environment(_SESSION_DIR))
 
+FIGURES: list[str] = []  # measurements tests report at the end of the run (e.g. DAG parse time)
 PG_ADMIN_URL = os.environ.get("SEND_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
 
@@ -59,3 +60,10 @@ def pg_url():
 def module_pg_url():
     with _pg_database() as url:
         yield url
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -2,23 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
-import pytest
-
-from orchestration.settings import REPO_ROOT
-
-
-@pytest.fixture(scope="module")
-def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    started = time.perf_counter()
-    bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
-    elapsed = time.perf_counter() - started
-    print(f"\nDAG folder parse: {len(bag.dags)} DAG(s) in {elapsed:.2f}s")
-    return bag
-
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
