@@ -16,7 +16,7 @@ def kpi_summary(published_path: Path, years: int = 3) -> str:
                    round(100.0 * sum(numerator) / nullif(sum(denominator), 0), 1) as pct,
                    count(distinct period_start) as months
             from marts.kpi_values
-            where unit = 'percent'
+            where unit = 'percent' and provenance <> 'missing'
               and year(period_start) > (select max(year(period_start)) from marts.kpi_values) - $years
             group by kpi_code, area_code, year
             order by kpi_code, area_code, year
@@ -27,8 +27,17 @@ def kpi_summary(published_path: Path, years: int = 3) -> str:
             """
             select kpi_code, area_code, strftime(period_start, '%b %Y'), value, rag, provenance
             from marts.kpi_values
+            where provenance <> 'missing'
             qualify period_start = max(period_start) over ()
             order by kpi_code, area_code
+            """
+        ).fetchall()
+        coverage = con.execute(
+            """
+            select provenance, count(distinct kpi_code)
+            from marts.kpi_values
+            where period_start = (select max(period_start) from marts.kpi_values)
+            group by provenance order by provenance
             """
         ).fetchall()
         run = con.execute(
@@ -45,6 +54,7 @@ def kpi_summary(published_path: Path, years: int = 3) -> str:
     for kpi, area, month, value, rag, provenance in latest:
         shown = "-" if value is None else f"{value:.1f}"
         lines.append(f"  {kpi:<16}{area:<12}{month:<10}{shown:>7}  {rag or '':<6}{provenance}")
+    lines.append("KPI catalogue coverage, latest month: " + ", ".join(f"{n} {p}" for p, n in coverage))
     if run:
         lines.append(f"Run {run[0]}: {run[1]}, {run[2]} data-quality checks, {run[3]} failed")
     return "\n".join(lines)

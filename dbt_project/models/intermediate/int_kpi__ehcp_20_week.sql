@@ -15,7 +15,8 @@ select
     area_code,
     period_start,
     count(*) filter (where issued_within_20_weeks) as numerator,
-    count(*) as denominator
+    count(*) as denominator,
+    null::double as value
 from issued
 group by area_code, period_start
 
@@ -26,6 +27,7 @@ select
     area_code,
     period_start,
     count(*) filter (where issued_within_20_weeks and not has_20_week_exception) as numerator,
-    count(*) filter (where not has_20_week_exception) as denominator
+    count(*) filter (where not has_20_week_exception) as denominator,
+    null::double as value
 from issued
 group by area_code, period_start

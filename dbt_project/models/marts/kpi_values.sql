@@ -25,6 +25,11 @@ areas as (
     select distinct area_code from feeds
 ),
 
+-- KPIs whose feed computation exists; the rest of the catalogue is reported as missing.
+implemented as (
+    select distinct kpi_code from {{ ref('int_kpi_feed_values') }}
+),
+
 grid as (
     select
         catalogue.kpi_code,
@@ -36,10 +41,11 @@ grid as (
         areas.area_code,
         periods.period_start,
         periods.period_end,
-        feeds.first_period_start is not null as feed_covers_period
+        feeds.first_period_start is not null and implemented.kpi_code is not null as feed_covers_period
     from catalogue
     cross join areas
     cross join periods
+    left join implemented on catalogue.kpi_code = implemented.kpi_code
     left join feeds
         on
             areas.area_code = feeds.area_code
@@ -51,7 +57,8 @@ computed as (
     select
         grid.*,
         case when grid.feed_covers_period then coalesce(feed_values.numerator, 0) end as numerator,
-        case when grid.feed_covers_period then coalesce(feed_values.denominator, 0) end as denominator
+        case when grid.feed_covers_period then coalesce(feed_values.denominator, 0) end as denominator,
+        case when grid.feed_covers_period then feed_values.value end as feed_value
     from grid
     left join {{ ref('int_kpi_feed_values') }} as feed_values
         on
@@ -64,6 +71,7 @@ valued as (
     select
         *,
         case
+            when feed_value is not null then feed_value
             when unit = 'percent' and denominator > 0 then 100.0 * numerator / denominator
             when unit = 'count' then numerator::double
         end as value
@@ -82,7 +90,7 @@ select
     unit::varchar as unit,
     target::double as target,
     (case
-        when value is null then null
+        when value is null or target is null then null
         when direction = 'higher_is_better' and value >= target then 'green'
         when direction = 'higher_is_better' and value >= amber_threshold then 'amber'
         when direction = 'lower_is_better' and value <= target then 'green'
