@@ -31,7 +31,7 @@ def record_run(
             "where run_id = ? group by feed",
             [run_id],
         ).fetchall()
-        if _has_table(con, "loaded_batches")
+        if has_ops_table(con, "loaded_batches")
         else []
     )
     feeds = {
@@ -52,7 +52,7 @@ def record_run(
     )
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def has_ops_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(
         con.execute(
             "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = ?",

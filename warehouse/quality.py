@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.ledger import has_ops_table
+
 DATA_SOURCE_NAME = "send_warehouse"
 ROW_COUNT_CHECK = "Row count"  # Soda's default name for row_count checks
 MAX_ROW_DROP = 0.5
@@ -141,7 +143,7 @@ def row_drop_checks(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) 
             qualify row_number() over (partition by q.dataset order by r.recorded_at desc) = 1
             """
         ).fetchall()
-        if _has_table(con, "pipeline_runs") and _has_table(con, "data_quality_results")
+        if has_ops_table(con, "pipeline_runs") and has_ops_table(con, "data_quality_results")
         else []
     )
     checks = []
@@ -162,11 +164,6 @@ def row_drop_checks(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) 
             )
         )
     return checks
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    query = "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = ?"
-    return bool(con.execute(query, [table]).fetchone()[0])
 
 
 def gate(con: duckdb.DuckDBPyConnection, contracts_dir: Path, run_id: str) -> list[CheckResult]:
