@@ -30,6 +30,29 @@ class Column(BaseModel):
     identifier: Literal["nhs_number", "upn", "uln", "la_person_id"] | None = None
     reduce_to: Literal["month", "district"] | None = None
     description: str = ""
+    # Documented value rules the row validation above does not (yet) enforce.
+    pattern: str | None = None  # regular expression a present value matches in full
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class FileRules(BaseModel):
+    """How a file-based table arrives: name, format, encoding, layout."""
+
+    model_config = ConfigDict(extra="forbid")
+    name_pattern: str  # regular expression the file name matches in full; named groups carry metadata
+    formats: list[Literal["csv", "xlsx"]] = ["csv"]
+    encoding: str = "utf-8"
+    byte_order_mark: Literal["forbidden", "allowed", "required"] = "allowed"
+    delimiter: str = ","
+    quote_char: str = '"'
+    header_row: int = 1  # 1-based row holding the column names
+    sheet: str | None = None  # xlsx: the sheet holding the table
+    date_formats: list[str] = ["%Y-%m-%d"]
+    missing_values: list[str] = []  # cell values that mean "no value"
+    duplicate_columns: list[str] = []  # names the header carries twice, with equal values
+    snapshot: str = ""  # how successive files relate (e.g. the latest file per key wins)
+    description: str = ""
 
 
 class Table(BaseModel):
@@ -38,12 +61,15 @@ class Table(BaseModel):
     primary_key: list[str]
     change_timestamp: str | None = None
     columns: dict[str, Column]
+    foreign_keys: dict[str, str] = {}  # column -> "table.column" it refers to
+    file: FileRules | None = None
 
 
 class FeedContract(BaseModel):
     model_config = ConfigDict(extra="forbid")
     feed: str
     version: str
+    description: str = ""
     tables: dict[str, Table]
 
 

@@ -108,7 +108,7 @@ def demo(as_of: dt.date) -> None:
     _airflow(["dags", "test", "send_pipeline", as_of.isoformat()], env, log_path)
     print(f"3/3 published in {time.perf_counter() - started:.0f}s: {settings.published_path}\n")
     print(kpi_summary(settings.published_path))
-    print(f'\nQuery it: duckdb -readonly {settings.published_path} "select * from marts.kpi_values limit 5"')
+    print(f"\nBI tools and SQL clients open it read-only: {settings.published_path} (marts.kpi_values, ...)")
 
 
 def up() -> None:
