@@ -114,7 +114,8 @@ def _extract_table(engine, name, spec, source, area_code, batch_dir, key, waterm
     for w in (writer, rejects_writer):
         if w is not None:
             w.close()
-    assert rows_in == rows_loaded + len(rejected_rows), f"{source}: row accounting broken"
+    if rows_in != rows_loaded + len(rejected_rows):  # never silently lose a row
+        raise RuntimeError(f"{source}: {rows_in} rows read but {rows_loaded} landed + {len(rejected_rows)} rejected")
     return landing.TableBatch(
         table=name,
         query=str(query.compile(compile_kwargs={"literal_binds": True})),
