@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,10 @@ from synthetic.la_case_management import DEFAULT_FIRST_YEAR, build_la, horizon_f
 from synthetic.scales import LSC_ICB, SCALES, Scale
 
 PAP_START = dt.date(2024, 4, 1)  # the Priority Action Plan after the area inspection
+
+# Workers start fresh: a forked child of a process whose BLAS or library threads are running can spin
+# forever (seen in the test run, after other tests had started threads).
+_SPAWN = get_context("spawn")
 
 
 @dataclass
@@ -127,7 +132,7 @@ def generate_all(
         for a in areas
     ]
     with _progress(len(areas), progress, "LA databases") as step:
-        pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+        pool = ProcessPoolExecutor(jobs, mp_context=_SPAWN) if jobs > 1 else None
         try:
             for area, counts, world, frames in pool.map(_la_job, work) if pool else map(_la_job, work):
                 worlds[area] = world
@@ -180,7 +185,7 @@ def _write_icb(folder, worlds, offsets, months, seed, rate, progress, summary, j
     work = [(folder, {a: worlds[a] for a in group}, offsets, months, seed, rate) for group in groups]
     written = rows = 0
     with _progress(len(work), progress, "ICB files") as step:
-        pool = ProcessPoolExecutor(jobs) if jobs > 1 and len(work) > 1 else None
+        pool = ProcessPoolExecutor(jobs, mp_context=_SPAWN) if jobs > 1 and len(work) > 1 else None
         try:
             for files, n in pool.map(_icb_job, work) if pool else map(_icb_job, work):
                 written += files
