@@ -7,7 +7,6 @@ owner), data_quality (stop publication, tell the data owner), code_defect (on-ca
 
 from __future__ import annotations
 
-import socket
 from enum import StrEnum
 
 from ingestion.contract import ContractDriftError
@@ -37,7 +36,7 @@ def classify(exc: BaseException | None) -> FailureClass:
             return FailureClass.IG_BLOCKER
         if isinstance(error, DataQualityError | ContractDriftError | ChecksumMismatch):
             return FailureClass.DATA_QUALITY
-        if isinstance(error, TimeoutError | ConnectionResetError | ConnectionRefusedError | socket.timeout):
+        if isinstance(error, TimeoutError | ConnectionResetError | ConnectionRefusedError):  # incl. socket.timeout
             return FailureClass.TRANSIENT
         if isinstance(error, QualityRuntimeError):
             return FailureClass.CODE_DEFECT
