@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import html
 import json
 import logging
 import os
@@ -152,9 +153,9 @@ def _send_email(conn_id: str, subject: str, lines: list[str]) -> None:
     from airflow.sdk import BaseHook
 
     recipients = BaseHook.get_connection(conn_id).extra_dejson["to"]
-    html = "<br>".join(_escape(line) for line in lines)
+    body = "<br>".join(html.escape(line) for line in lines)
     with SmtpHook(smtp_conn_id=conn_id) as hook:
-        hook.send_email_smtp(to=recipients, subject=subject, html_content=html)
+        hook.send_email_smtp(to=recipients, subject=subject, html_content=body)
 
 
 def _send_teams(conn_id: str, subject: str, lines: list[str]) -> None:
@@ -181,10 +182,6 @@ def _send_slack(conn_id: str, subject: str, lines: list[str]) -> None:
     from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
     SlackWebhookHook(slack_webhook_conn_id=conn_id).send(text="\n".join([f"*{subject}*", *lines]))
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class _History:
