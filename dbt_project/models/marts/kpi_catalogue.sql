@@ -11,5 +11,6 @@ select
     target::double as target,
     amber_threshold::double as amber_threshold,
     computing_feed::varchar as computing_feed,
+    nullif(aggregate_feed, '')::varchar as aggregate_feed,
     manual_allowed::boolean as manual_allowed
 from {{ ref('kpi_definitions') }}

@@ -1,6 +1,7 @@
 -- The long KPI table BI tools read: one row per KPI x area x calendar month, for every complete
--- month from var('first_period') to var('as_of'). A KPI no feed could compute is an explicit row
--- with provenance 'missing' and a null value, never a zero.
+-- month from var('first_period') to var('as_of'). Per KPI, area and month the value comes from the
+-- first source that covers it: person-level feed -> aggregate feed -> validated manual scorecard ->
+-- explicit 'missing' (null value, never a zero).
 with catalogue as (
     select * from {{ ref('kpi_definitions') }}
 ),
@@ -17,65 +18,136 @@ periods as (
     where month_start + interval 1 month <= date '{{ var("as_of") }}'
 ),
 
-feeds as (
-    select * from {{ ref('int_areas_with_feeds') }}
+feed_periods as (
+    select * from {{ ref('int_feed_periods') }}
 ),
 
-areas as (
-    select distinct area_code from feeds
+feed_values as (
+    select * from {{ ref('int_kpi_feed_values') }}
 ),
 
--- KPIs whose feed computation exists; the rest of the catalogue is reported as missing.
+-- A KPI a source never produced a row for is not computed by it (yet): missing, not zero.
 implemented as (
-    select distinct kpi_code from {{ ref('int_kpi_feed_values') }}
+    select distinct
+        feed_source,
+        kpi_code
+    from feed_values
+),
+
+-- The areas the platform serves: those with an LA case-management feed.
+areas as (
+    select distinct area_code from feed_periods
+    where feed_source = 'la_case_management'
 ),
 
 grid as (
     select
-        catalogue.kpi_code,
-        catalogue.unit,
-        catalogue.direction,
-        catalogue.target,
-        catalogue.amber_threshold,
-        catalogue.computing_feed,
+        catalogue.*,
         areas.area_code,
         periods.period_start,
-        periods.period_end,
-        feeds.first_period_start is not null and implemented.kpi_code is not null as feed_covers_period
+        periods.period_end
     from catalogue
     cross join areas
     cross join periods
-    left join implemented on catalogue.kpi_code = implemented.kpi_code
-    left join feeds
-        on
-            areas.area_code = feeds.area_code
-            and catalogue.computing_feed = feeds.feed
-            and periods.period_start >= feeds.first_period_start
 ),
 
-computed as (
+-- The automated sources of each KPI in order of precedence. KPIs kept in hand-filled trackers
+-- (milestones, risks, surveys) are manual figures even though they arrive as files.
+ranked_sources as (
     select
-        grid.*,
-        case when grid.feed_covers_period then coalesce(feed_values.numerator, 0) end as numerator,
-        case when grid.feed_covers_period then coalesce(feed_values.denominator, 0) end as denominator,
-        case when grid.feed_covers_period then feed_values.value end as feed_value
+        kpi_code,
+        1 as rank,
+        computing_feed as feed_source,
+        case
+            when computing_feed in ('pap_milestones', 'risk_register', 'survey_results') then 'manual'
+            else 'feed'
+        end as provenance
+    from catalogue
+    union all
+    select
+        kpi_code,
+        2 as rank,
+        aggregate_feed as feed_source,
+        'aggregate_feed' as provenance
+    from catalogue
+    where coalesce(aggregate_feed, '') != ''
+),
+
+-- A source covering the month is a value (zero-filled when it had no cases); the first wins.
+candidates as (
+    select
+        grid.kpi_code,
+        grid.area_code,
+        grid.period_start,
+        candidate.rank,
+        candidate.provenance,
+        candidate.feed_source,
+        coalesce(feed_values.numerator, 0) as numerator,
+        coalesce(feed_values.denominator, 0) as denominator,
+        feed_values.value as feed_value
     from grid
-    left join {{ ref('int_kpi_feed_values') }} as feed_values
+    inner join ranked_sources as candidate on grid.kpi_code = candidate.kpi_code
+    inner join feed_periods
         on
-            grid.kpi_code = feed_values.kpi_code
+            candidate.feed_source = feed_periods.feed_source
+            and grid.area_code = feed_periods.area_code
+            and grid.period_start = feed_periods.period_start
+    inner join implemented
+        on
+            candidate.feed_source = implemented.feed_source
+            and grid.kpi_code = implemented.kpi_code
+    left join feed_values
+        on
+            candidate.feed_source = feed_values.feed_source
+            and grid.kpi_code = feed_values.kpi_code
             and grid.area_code = feed_values.area_code
             and grid.period_start = feed_values.period_start
+
+    union all
+
+    select
+        grid.kpi_code,
+        grid.area_code,
+        grid.period_start,
+        3 as rank,
+        'manual' as provenance,
+        'manual_scorecard' as feed_source,
+        feed_values.numerator,
+        feed_values.denominator,
+        feed_values.value as feed_value
+    from grid
+    inner join feed_values
+        on
+            feed_values.feed_source = 'manual_scorecard'
+            and grid.kpi_code = feed_values.kpi_code
+            and grid.area_code = feed_values.area_code
+            and grid.period_start = feed_values.period_start
+    where grid.manual_allowed
+),
+
+chosen as (
+    select * from candidates
+    qualify row_number() over (partition by kpi_code, area_code, period_start order by rank) = 1
 ),
 
 valued as (
     select
-        *,
+        grid.*,
+        chosen.numerator,
+        chosen.denominator,
+        chosen.feed_source,
+        coalesce(chosen.provenance, 'missing') as provenance,
         case
-            when feed_value is not null then feed_value
-            when unit = 'percent' and denominator > 0 then 100.0 * numerator / denominator
-            when unit = 'count' then numerator::double
+            when chosen.feed_value is not null then chosen.feed_value
+            when grid.unit = 'percent' and chosen.denominator > 0 then 100.0 * chosen.numerator / chosen.denominator
+            when grid.unit = 'count' then chosen.numerator::double
         end as value
-    from computed
+    from grid
+    left join chosen
+        on
+            grid.kpi_code = chosen.kpi_code
+            and grid.area_code = chosen.area_code
+            and grid.period_start = chosen.period_start
 )
 
 select
@@ -97,8 +169,8 @@ select
         when direction = 'lower_is_better' and value <= amber_threshold then 'amber'
         else 'red'
     end)::varchar as rag,
-    (case when feed_covers_period then 'feed' else 'missing' end)::varchar as provenance,
-    (case when feed_covers_period then computing_feed end)::varchar as source,
+    provenance::varchar as provenance,
+    feed_source::varchar as source,
     false as is_suppressed,
     '{{ run_started_at.isoformat() }}'::timestamptz as refreshed_at,
     '{{ var("run_id") }}'::varchar as run_id
