@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import html
 import json
 import logging
@@ -23,12 +24,12 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
 
+from orchestration import ig_register
 from orchestration.failures import classify
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
 EMAIL_CONN_ID, TEAMS_CONN_ID, SLACK_CONN_ID = "smtp_alerts", "teams_alerts", "slack_alerts"
-DATA_OWNERS = {"la_case_management": "LA SEND business intelligence team"}
 PLATFORM_OWNER = "SEND data platform team"
 
 
@@ -74,11 +75,52 @@ class SendRecoveryNotifier:
                 history.append(notice)
 
 
+def notify_owner(decision: ig_register.Decision, context, kpis: list[str]) -> bool:
+    """Tell a blocked feed's data owner once per run (a retried task does not repeat it); the run goes on
+    with the fallback, so this is a notice, not a failure alert. Returns whether a notice was sent now."""
+    ti = context["ti"]
+    notice = {
+        "event": "owner_notice",
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": ti.run_id,
+        "logical_date": str(context.get("logical_date")),
+        "feed": decision.feed,
+        "failure_class": "ig_blocker",
+        "reason": decision.reason,
+        "data_owner": decision.data_owner,
+        "contact": decision.contact,
+        "kpis_falling_back": kpis,
+        "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
+        "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/ig_blocker.md",
+    }
+    with _alert_log() as history:
+        if any(
+            e["event"] == "owner_notice" and e["run_id"] == notice["run_id"] and e.get("feed") == decision.feed
+            for e in history.events
+        ):
+            return False
+        subject = f"[SEND data platform] feed blocked: {decision.feed} (information governance)"
+        lines = [
+            f"Feed: {decision.feed} - not read in run {notice['run_id']} of {notice['dag_id']}",
+            f"Why: {decision.reason}",
+            f"Data owner: {decision.data_owner} ({decision.contact})",
+            f"KPIs falling back (aggregate feed, manual scorecard or missing): {', '.join(kpis) or 'none'}",
+            "Failure class: ig_blocker (not retried; the run goes on and publishes with the fallback)",
+            f"Log: {notice['log_url']}",
+            f"Runbook: {notice['runbook']}",
+        ]
+        notice["delivered"] = deliver(subject, lines, extra_recipients=[decision.contact])
+        history.append(notice)
+    log.warning("OWNER NOTICE %s", json.dumps(notice))
+    return True
+
+
 def build_alert(context) -> dict:
     ti = context["ti"]
     exception = context.get("exception")
     failure_class = classify(exception)
-    feed = next((f for f in DATA_OWNERS if f in ti.task_id), None)
+    owner = ig_register.owner_of_task(ti.task_id)
     return {
         "dag_id": ti.dag_id,
         "task_id": ti.task_id,
@@ -87,7 +129,7 @@ def build_alert(context) -> dict:
         "try": f"{ti.try_number} of {(ti.max_tries or 0) + 1}",
         "failure_class": str(failure_class),
         "error": str(exception)[:500] if exception else None,
-        "data_owner": DATA_OWNERS[feed] if feed else PLATFORM_OWNER,
+        "data_owner": owner or PLATFORM_OWNER,
         "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
         "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/{failure_class}.md",
     }
@@ -118,11 +160,11 @@ def alert_lines(alert: dict) -> list[str]:
     ]
 
 
-def deliver(subject: str, lines: list[str]) -> dict[str, str]:
+def deliver(subject: str, lines: list[str], extra_recipients: list[str] = ()) -> dict[str, str]:
     """Send to every configured channel; returns channel -> 'sent' or the delivery error."""
     outcome = {}
     for channel, conn_id, send in (
-        ("email", EMAIL_CONN_ID, _send_email),
+        ("email", EMAIL_CONN_ID, functools.partial(_send_email, extra_recipients=extra_recipients)),
         ("teams", TEAMS_CONN_ID, _send_teams),
         ("slack", SLACK_CONN_ID, _send_slack),
     ):
@@ -148,11 +190,13 @@ def _connection_exists(conn_id: str) -> bool:
     return True
 
 
-def _send_email(conn_id: str, subject: str, lines: list[str]) -> None:
+def _send_email(conn_id: str, subject: str, lines: list[str], extra_recipients=()) -> None:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
     from airflow.sdk import BaseHook
 
     recipients = BaseHook.get_connection(conn_id).extra_dejson["to"]
+    recipients = [recipients] if isinstance(recipients, str) else list(recipients)
+    recipients += [r for r in extra_recipients if r not in recipients]
     body = "<br>".join(html.escape(line) for line in lines)
     with SmtpHook(smtp_conn_id=conn_id) as hook:
         hook.send_email_smtp(to=recipients, subject=subject, html_content=body)

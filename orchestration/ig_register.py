@@ -1,0 +1,101 @@
+"""The information-governance register: may a feed be read today, and who owns it.
+
+The register is data (`governance/ig_register.yml`, or the file SEND_IG_REGISTER_PATH names),
+validated on load so a typo in a status or date stops the run instead of silently reading a feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from orchestration.settings import REPO_ROOT
+
+DEFAULT_PATH = REPO_ROOT / "governance" / "ig_register.yml"
+# A source system the DAG reads in one task, and the register feeds (agreements) it carries.
+SOURCE_FEEDS = {"icb_nd_pathway": ("icb_nd_referrals", "icb_nd_waiting_list")}
+
+
+class FeedEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    status: Literal["live", "suspended", "pending_agreement"]
+    agreement_reference: str
+    agreement_expires: dt.date | None
+    data_owner: str
+    contact: str
+    freshness_limit_days: int
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feeds: dict[str, FeedEntry]
+
+    def entry(self, feed: str) -> FeedEntry:
+        try:
+            return self.feeds[feed]
+        except KeyError:
+            raise KeyError(f"feed {feed!r} is not in the IG register; add it before reading it") from None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a feed may be read for a run, and why not."""
+
+    feed: str
+    allowed: bool
+    reason: str
+    data_owner: str
+    contact: str
+
+
+def register_path() -> Path:
+    return Path(os.environ.get("SEND_IG_REGISTER_PATH", DEFAULT_PATH))
+
+
+def load_register(path: Path | None = None) -> Register:
+    path = path or register_path()
+    try:
+        return Register.model_validate(yaml.safe_load(path.read_text()))
+    except ValueError as error:
+        raise ValueError(f"IG register {path} is not valid: {error}") from error
+
+
+def decide(feed: str, as_of: dt.date, register: Register | None = None) -> Decision:
+    """Before extracting: a feed not live, or with an agreement expired on the as-of date, is blocked."""
+    entry = (register or load_register()).entry(feed)
+    if entry.status != "live":
+        reason = f"{feed} is {entry.status.replace('_', ' ')} in the IG register ({entry.agreement_reference})"
+    elif entry.agreement_expires is not None and entry.agreement_expires < as_of:
+        reason = f"{feed}: data-sharing agreement {entry.agreement_reference} expired on {entry.agreement_expires}"
+    else:
+        reason = ""
+    return Decision(feed, not reason, reason, entry.data_owner, entry.contact)
+
+
+def stale(feed: str, newest: dt.date | None, as_of: dt.date, register: Register | None = None) -> Decision:
+    """After reading: a feed whose newest data is older than its freshness limit counts as blocked."""
+    entry = (register or load_register()).entry(feed)
+    limit = entry.freshness_limit_days
+    if newest is None:
+        reason = f"{feed} has delivered no data yet"
+    elif (as_of - newest).days > limit:
+        reason = f"{feed}: newest data is from {newest}, {(as_of - newest).days} days before {as_of} (limit {limit})"
+    else:
+        reason = ""
+    return Decision(feed, not reason, reason, entry.data_owner, entry.contact)
+
+
+def owner_of_task(task_id: str, register: Register | None = None) -> str | None:
+    """The data owner of the feed a task reads (named in its id), for failure alerts."""
+    register = register or load_register()
+    for source, feeds in SOURCE_FEEDS.items():
+        if source in task_id:
+            return register.entry(feeds[0]).data_owner
+    return next((entry.data_owner for feed, entry in register.feeds.items() if feed in task_id), None)

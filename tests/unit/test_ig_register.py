@@ -1,0 +1,69 @@
+import datetime as dt
+
+import pytest
+import yaml
+
+from orchestration import ig_register
+from orchestration.ig_register import decide, load_register, stale
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+def _register(tmp_path, **icb):
+    entry = {
+        "status": "live",
+        "agreement_reference": "DSA-1",
+        "agreement_expires": "2027-03-31",
+        "data_owner": "ICB BI",
+        "contact": "icb@nhs.example",
+        "freshness_limit_days": 45,
+        **icb,
+    }
+    path = tmp_path / "register.yml"
+    path.write_text(yaml.safe_dump({"feeds": {"icb_nd_referrals": entry}}))
+    return load_register(path)
+
+
+def test_the_committed_register_is_valid_and_lists_every_feed():
+    register = load_register(ig_register.DEFAULT_PATH)
+    assert {"la_case_management", "icb_nd_referrals", "icb_nd_waiting_list", "manual_returns"} <= set(register.feeds)
+
+
+def test_a_live_feed_with_a_current_agreement_may_be_read(tmp_path):
+    decision = decide("icb_nd_referrals", AS_OF, _register(tmp_path))
+    assert decision.allowed and decision.reason == "" and decision.data_owner == "ICB BI"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"status": "suspended"}, "icb_nd_referrals is suspended in the IG register (DSA-1)"),
+        ({"status": "pending_agreement"}, "icb_nd_referrals is pending agreement in the IG register (DSA-1)"),
+        ({"agreement_expires": "2026-11-22"}, "data-sharing agreement DSA-1 expired on 2026-11-22"),
+    ],
+)
+def test_a_suspended_pending_or_expired_feed_is_blocked(tmp_path, change, reason):
+    decision = decide("icb_nd_referrals", AS_OF, _register(tmp_path, **change))
+    assert not decision.allowed and reason in decision.reason
+
+
+def test_the_agreement_is_valid_through_its_expiry_day(tmp_path):
+    assert decide("icb_nd_referrals", AS_OF, _register(tmp_path, agreement_expires=str(AS_OF))).allowed
+
+
+def test_data_older_than_the_freshness_limit_counts_as_blocked(tmp_path):
+    register = _register(tmp_path)
+    assert stale("icb_nd_referrals", AS_OF - dt.timedelta(days=45), AS_OF, register).allowed
+    late = stale("icb_nd_referrals", AS_OF - dt.timedelta(days=46), AS_OF, register)
+    assert not late.allowed and "46 days" in late.reason and "limit 45" in late.reason
+    assert not stale("icb_nd_referrals", None, AS_OF, register).allowed
+
+
+def test_an_invalid_register_names_the_file_and_the_field(tmp_path):
+    with pytest.raises(ValueError, match=r"(?s)register\.yml.*status"):
+        _register(tmp_path, status="live-ish")
+
+
+def test_an_unknown_feed_must_be_registered_first(tmp_path):
+    with pytest.raises(KeyError, match="not in the IG register"):
+        decide("gp_records", AS_OF, _register(tmp_path))
