@@ -1,0 +1,48 @@
+-- One row per catalogue KPI (the platform's own KPIs aside) x area x complete calendar month from
+-- var('first_period') to var('as_of'): the first candidate by precedence, or an explicit 'missing'.
+with catalogue as (
+    select * from {{ ref('kpi_definitions') }}
+    where computing_feed != 'platform'
+),
+
+months as (
+    select unnest(range(date '{{ var("first_period") }}', date '{{ var("as_of") }}', interval 1 month)) as month_start
+),
+
+periods as (
+    select
+        month_start::date as period_start,
+        (month_start + interval 1 month - interval 1 day)::date as period_end
+    from months
+    where month_start + interval 1 month <= date '{{ var("as_of") }}'
+),
+
+-- The areas the platform serves: those with an LA case-management feed.
+areas as (
+    select distinct area_code from {{ ref('int_feed_periods') }}
+    where feed_source = 'la_case_management'
+),
+
+chosen as (
+    select * from {{ ref('int_kpi_candidates') }}
+    qualify row_number() over (partition by kpi_code, area_code, period_start order by rank) = 1
+)
+
+select
+    catalogue.kpi_code,
+    areas.area_code,
+    periods.period_start,
+    periods.period_end,
+    chosen.numerator,
+    chosen.denominator,
+    chosen.value,
+    coalesce(chosen.provenance, 'missing') as provenance,
+    chosen.feed_source as source
+from catalogue
+cross join areas
+cross join periods
+left join chosen
+    on
+        catalogue.kpi_code = chosen.kpi_code
+        and areas.area_code = chosen.area_code
+        and periods.period_start = chosen.period_start
