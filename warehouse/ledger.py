@@ -12,7 +12,33 @@ create table if not exists ops.pipeline_runs (
     run_id varchar primary key, logical_date date, status varchar, feeds varchar,
     rows_read bigint, checks_run bigint, checks_failed bigint, recorded_at timestamptz
 );
+create table if not exists ops.feed_status (
+    run_id varchar, feed varchar, status varchar, reason varchar, newest_data date,
+    data_owner varchar, owner_notified boolean, recorded_at timestamptz,
+    primary key (run_id, feed)
+);
 """
+FEED_STATUSES = ("live", "blocked", "stale")  # blocked: IG register or access refused; stale: too old
+
+
+def record_feed(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    feed: str,
+    status: str,
+    reason: str = "",
+    newest_data: str | None = None,
+    data_owner: str | None = None,
+    owner_notified: bool = False,
+) -> None:
+    """What a run decided about a feed: read (live), not read (blocked) or read but too old (stale)."""
+    if status not in FEED_STATUSES:
+        raise ValueError(f"feed status {status!r} is not one of {FEED_STATUSES}")
+    con.execute(LEDGER_DDL)
+    con.execute(
+        "insert or replace into ops.feed_status values (?, ?, ?, ?, ?, ?, ?, now())",
+        [run_id, feed, status, reason, newest_data, data_owner, owner_notified],
+    )
 
 
 def record_run(
@@ -38,6 +64,12 @@ def record_run(
         feed: {"status": "live", "rows_in": rin, "rows_loaded": rl, "rows_rejected": rr}
         for feed, rin, rl, rr in batches
     }
+    decided = con.execute(
+        "select feed, status, reason, newest_data from ops.feed_status where run_id = ?", [run_id]
+    ).fetchall()
+    for feed, feed_status, reason, newest in decided:
+        entry = feeds.setdefault(feed, {"rows_in": 0, "rows_loaded": 0, "rows_rejected": 0})
+        entry.update(status=feed_status, reason=reason, newest_data=newest and newest.isoformat())
     con.execute(
         "insert or replace into ops.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, now())",
         [

@@ -22,7 +22,7 @@ import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
 PUBLISHED_SCHEMAS = ("marts",)
-PUBLISHED_OPS_TABLES = ("data_quality_results", "pipeline_runs", "loaded_batches")
+PUBLISHED_OPS_TABLES = ("data_quality_results", "pipeline_runs", "loaded_batches", "feed_status")
 PARQUET_VERSIONS_KEPT = 2
 _PG_TYPES = {
     "VARCHAR": "text",

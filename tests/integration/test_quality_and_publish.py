@@ -42,7 +42,8 @@ def _warehouse(path: Path, num: int = 3, den: int = 5) -> duckdb.DuckDBPyConnect
         "create table marts.kpi_catalogue as select 'EHCP_20WK_ALL' as kpi_code, 'EHC plans in 20 weeks' as kpi_name, "
         "'Priority II' as priority_area, 'd' as definition, 'n' as numerator_definition, "
         "'d' as denominator_definition, 'percent' as unit, 'higher_is_better' as direction, 60.0::double as target, "
-        "45.0::double as amber_threshold, 'la_case_management' as computing_feed, true as manual_allowed"
+        "45.0::double as amber_threshold, 'la_case_management' as computing_feed, null::varchar as aggregate_feed, "
+        "true as manual_allowed"
     )
     return con
 
