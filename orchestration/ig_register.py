@@ -30,7 +30,7 @@ class FeedEntry(BaseModel):
     agreement_expires: dt.date | None
     data_owner: str
     contact: str
-    freshness_limit_days: int
+    freshness_limit_days: int | None  # null: not checked (e.g. public annual statistics)
 
 
 class Register(BaseModel):
@@ -83,7 +83,9 @@ def stale(feed: str, newest: dt.date | None, as_of: dt.date, register: Register 
     """After reading: a feed whose newest data is older than its freshness limit counts as blocked."""
     entry = (register or load_register()).entry(feed)
     limit = entry.freshness_limit_days
-    if newest is None:
+    if limit is None:
+        reason = ""
+    elif newest is None:
         reason = f"{feed} has delivered no data yet"
     elif (as_of - newest).days > limit:
         reason = f"{feed}: newest data is from {newest}, {(as_of - newest).days} days before {as_of} (limit {limit})"
