@@ -30,10 +30,11 @@ class Column(BaseModel):
     identifier: Literal["nhs_number", "upn", "uln", "la_person_id"] | None = None
     reduce_to: Literal["month", "district"] | None = None
     description: str = ""
-    # Documented value rules the row validation above does not (yet) enforce.
+    # Value rules: enforced when validate is given a rule_action.
     pattern: str | None = None  # regular expression a present value matches in full
     minimum: float | None = None
     maximum: float | None = None
+    not_before: str | None = None  # a date column of the same row this date cannot precede (flagged)
 
 
 class FileRules(BaseModel):
@@ -97,18 +98,70 @@ class Validated:
     rejects: pd.DataFrame  # one row per problem: source, row_number, record_key, field, reason, action
 
 
-def validate(source: str, table: Table, frame: pd.DataFrame, first_row: int = 1) -> Validated:
+_DATE_FORMAT_NAMES = {"%Y-%m-%d": "YYYY-MM-DD", "%d/%m/%Y": "DD/MM/YYYY"}
+
+
+def _parse_dates(text: pd.Series, formats: list[str] | None) -> pd.Series:
+    if formats is None:
+        return pd.to_datetime(text, errors="coerce", format="ISO8601")
+    value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        value = value.fillna(pd.to_datetime(text, errors="coerce", format=fmt))
+    return value
+
+
+def _is_personal(col: Column) -> bool:
+    """Values of these columns never appear in a reject reason."""
+    return col.identifier is not None or col.reduce_to is not None
+
+
+class _Shown:
+    """The offending value quoted after a reason, worked out only for rows that have a problem;
+    never for personal columns (identifiers, dates of birth, postcodes)."""
+
+    def __init__(self, text: pd.Series, hide: bool):
+        self.text, self.hide = text, hide
+
+    def after(self, reason: str, mask: pd.Series) -> pd.Series:
+        out = pd.Series(reason, index=self.text.index, dtype="string")
+        if not self.hide and mask.any():
+            out[mask] = reason + ": '" + self.text[mask].fillna("") + "'"
+        return out
+
+
+def validate(
+    source: str,
+    table: Table,
+    frame: pd.DataFrame,
+    first_row: int = 1,
+    *,
+    row_numbers: list[int] | pd.Series | None = None,
+    date_formats: list[str] | None = None,
+    rule_action: Literal["rejected", "blanked"] | None = None,
+    pseudonym_key: bytes | None = None,
+    scope: str = "",
+    flag_dates_after: pd.Timestamp | None = None,
+) -> Validated:
     """Coerce types and check every row; a row with a problem in a mandatory or coded field is
-    rejected with the reason, an invalid optional identifier is blanked (the row still counts)."""
+    rejected with the reason, an invalid optional identifier is blanked (the row still counts).
+
+    `date_formats` (files) lists the accepted date layouts (default ISO 8601); `rule_action` says
+    what a value breaking `pattern` / `minimum` / `maximum` does to its row (a mandatory field always
+    rejects); None leaves those rules unchecked (reading a source as it is, e.g. for calibration).
+    Record keys made of an identifier are hashed with `pseudonym_key`, or left blank. Dates before
+    their `not_before` column, or after `flag_dates_after`, are flagged: kept as sent, reported.
+    """
     frame = frame.reset_index(drop=True)
-    row_numbers = pd.RangeIndex(first_row, first_row + len(frame))
-    key_col = table.primary_key[0]
-    record_keys = frame[key_col].astype("string").str.strip()
+    if row_numbers is None:
+        numbers = pd.RangeIndex(first_row, first_row + len(frame)).to_numpy()
+    else:
+        numbers = pd.Series(row_numbers).to_numpy()
+    record_keys = record_keys_of(table, frame, pseudonym_key, scope)
     problems: list[pd.DataFrame] = []
     rejected = pd.Series(False, index=frame.index)
     out = pd.DataFrame(index=frame.index)
 
-    def note(mask: pd.Series, field: str, reason: str | pd.Series, blocks_row: bool = True) -> None:
+    def note(mask: pd.Series, field: str, reason: str | pd.Series, action: str = "rejected") -> None:
         nonlocal rejected
         if not mask.any():
             return
@@ -116,15 +169,15 @@ def validate(source: str, table: Table, frame: pd.DataFrame, first_row: int = 1)
             pd.DataFrame(
                 {
                     "source": source,
-                    "row_number": row_numbers[mask.to_numpy()],
+                    "row_number": numbers[mask.to_numpy()],
                     "record_key": record_keys[mask].to_numpy(),
                     "field": field,
                     "reason": reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason,
-                    "action": "rejected" if blocks_row else "blanked",
+                    "action": action,
                 }
             )
         )
-        if blocks_row:
+        if action == "rejected":
             rejected |= mask
 
     for name, col in table.columns.items():
@@ -132,23 +185,59 @@ def validate(source: str, table: Table, frame: pd.DataFrame, first_row: int = 1)
         text = raw.astype("string").str.strip()
         text = text.mask(text == "")
         present = text.notna()
+        shown = _Shown(text, hide=_is_personal(col))
         if col.type in ("date", "timestamp"):
-            value = pd.to_datetime(text, errors="coerce", format="ISO8601")
+            value = _parse_dates(text, date_formats if col.type == "date" else None)
             if col.type == "date":
                 value = value.dt.normalize()
-            note(present & value.isna(), name, f"not a valid {col.type} (expected ISO 8601)")
+            if date_formats is None or col.type == "timestamp":
+                expected = "ISO 8601"
+            else:
+                expected = " or ".join(_DATE_FORMAT_NAMES.get(f, f) for f in date_formats)
+            bad = present & value.isna()
+            reason = f"not a valid {col.type} (expected {expected})"
+            note(bad, name, reason if date_formats is None else shown.after(reason, bad))
         elif col.type in ("integer", "number"):
             value = pd.to_numeric(text, errors="coerce")
-            note(present & value.isna(), name, f"not a valid {col.type}")
+            bad = present & value.isna()
+            note(bad, name, shown.after(f"not a valid {col.type}", bad))
+            if col.type == "integer":
+                fractional = value.notna() & (value != value.round())
+                note(fractional, name, shown.after("not a whole number", fractional))
+                value = value.mask(fractional)
         elif col.type == "boolean":
             value = text.str.lower().map({"1": True, "0": False, "true": True, "false": False, "y": True, "n": False})
-            note(present & value.isna(), name, "not a valid boolean")
+            bad = present & value.isna()
+            note(bad, name, shown.after("not a valid boolean", bad))
         else:
             value = text
             if col.allowed is not None:
                 value = value.str.upper()
                 bad = present & ~value.isin(col.allowed)
                 note(bad, name, "unknown code '" + value.fillna("") + f"' (allowed: {', '.join(col.allowed)})")
+            elif col.pattern is not None and rule_action is not None:
+                bad = present & ~text.fillna("").str.fullmatch(col.pattern)
+                action = "rejected" if col.required else rule_action
+                note(bad, name, shown.after("not in the expected form", bad) + f" (expected {col.pattern})", action)
+                if action == "blanked":
+                    value = value.mask(bad)
+        has_range = col.minimum is not None or col.maximum is not None
+        if col.type in ("integer", "number") and has_range and rule_action is not None:
+            action = "rejected" if col.required else rule_action
+            number = value.astype("Float64")
+            for limit, beyond, word in (
+                (col.minimum, number < (col.minimum or 0), "below the minimum"),
+                (col.maximum, number > (col.maximum or 0), "above the maximum"),
+            ):
+                if limit is None:
+                    continue
+                bad = beyond.fillna(False).astype(bool)
+                shown_number = pd.Series("", index=number.index, dtype="string")
+                if bad.any():
+                    shown_number[bad] = [f"{v:g}" for v in number[bad]]
+                note(bad, name, shown_number + f" is {word} {limit:g}", action)
+                if action == "blanked":
+                    value = value.mask(bad)
         if col.identifier is not None:
             is_valid = identifiers.VALIDATORS[col.identifier]
             valid = pd.Series(
@@ -157,14 +246,53 @@ def validate(source: str, table: Table, frame: pd.DataFrame, first_row: int = 1)
             )
             bad = present & ~valid
             # The reason never repeats the raw identifier.
-            note(bad, name, f"invalid {col.identifier.replace('_', ' ')}", blocks_row=col.required)
+            action = "rejected" if col.required else "blanked"
+            note(bad, name, f"invalid {col.identifier.replace('_', ' ')}", action)
             value = value.mask(bad)
         if col.required:
             note(~present, name, "missing mandatory field")
         out[name] = value
 
+    for name, col in table.columns.items():
+        if col.type not in ("date", "timestamp"):
+            continue
+        if col.not_before is not None and rule_action is not None:
+            before = (out[name] < out[col.not_before]).fillna(False).astype(bool)
+            note(before, name, f"dated before {col.not_before}", "flagged")
+        if flag_dates_after is not None:
+            late = (out[name] > flag_dates_after).fillna(False).astype(bool)
+            note(late, name, f"date after {flag_dates_after:%Y-%m-%d}: a typing slip or a placeholder?", "flagged")
+
     rejects = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
     return Validated(rows=out[~rejected].reset_index(drop=True), rejects=rejects)
+
+
+def record_keys_of(table: Table, frame: pd.DataFrame, pseudonym_key: bytes | None, scope: str = "") -> pd.Series:
+    """The primary key of each row as text (parts joined by '|'); identifier parts hashed, or blank."""
+    parts = []
+    for name in table.primary_key:
+        text = frame[name].astype("string").str.strip()
+        col = table.columns[name]
+        if col.identifier is not None:
+            if pseudonym_key is None:
+                text = pd.Series(pd.NA, index=frame.index, dtype="string")
+            else:
+                id_scope = scope if col.identifier == "la_person_id" else ""
+                text = pd.Series(
+                    [
+                        pd.NA
+                        if pd.isna(v) or v == ""
+                        else identifiers.pseudonymise(pseudonym_key, col.identifier, v, id_scope)
+                        for v in text
+                    ],
+                    index=frame.index,
+                    dtype="string",
+                )
+        parts.append(text.fillna(""))
+    keys = parts[0]
+    for part in parts[1:]:
+        keys = keys + "|" + part
+    return keys
 
 
 def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> pd.DataFrame:
@@ -184,20 +312,34 @@ def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> p
     return frame
 
 
+ARROW_TYPES = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+}
+FILE_METADATA_FIELDS = [
+    pa.field("_source_file", pa.string()),  # the file name only
+    pa.field("_source_row", pa.int64()),  # line (CSV) or row (xlsx) number in the file
+    pa.field("_file_version", pa.int64()),  # the _vN of the name, 1 when absent
+]
+
+
+def _contract_fields(table: Table) -> list[pa.Field]:
+    return [
+        pa.field(f"{name}_hash", pa.string()) if col.identifier is not None else pa.field(name, ARROW_TYPES[col.type])
+        for name, col in table.columns.items()
+    ]
+
+
 def landed_schema(table: Table) -> pa.Schema:
-    """Arrow schema of a landed table: area_code, then the contract's columns (identifiers hashed)."""
-    arrow_types = {
-        "string": pa.string(),
-        "date": pa.date32(),
-        "timestamp": pa.timestamp("us"),
-        "integer": pa.int64(),
-        "number": pa.float64(),
-        "boolean": pa.bool_(),
-    }
-    fields = [pa.field("area_code", pa.string())]
-    for name, col in table.columns.items():
-        if col.identifier is not None:
-            fields.append(pa.field(f"{name}_hash", pa.string()))
-        else:
-            fields.append(pa.field(name, arrow_types[col.type]))
-    return pa.schema(fields)
+    """Arrow schema of a landed database table: area_code, then the contract's columns (identifiers hashed)."""
+    return pa.schema([pa.field("area_code", pa.string()), *_contract_fields(table)])
+
+
+def file_landed_schema(table: Table) -> pa.Schema:
+    """Arrow schema of a landed file table: the contract's columns (identifiers hashed), then where
+    each row came from."""
+    return pa.schema([*_contract_fields(table), *FILE_METADATA_FIELDS])

@@ -30,6 +30,24 @@ class TableBatch(BaseModel):
     sha256: str | None
     max_change_timestamp: str | None
     extra_columns: list[str] = []
+    keys_file: str | None = None  # full reconciliation: every primary key present at source
+
+
+class FileBatch(BaseModel):
+    """One delivered file of a file feed and what became of it."""
+
+    name: str  # file name only, never the folder (it may hold a provider's name)
+    sha256: str
+    table: str | None  # contract table the name matched; None when it matched none
+    status: str  # loaded | quarantined | already_loaded
+    file_version: int = 1
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    fields_blanked: int = 0
+    contract_version: str
+    extra_columns: list[str] = []
+    reason: str | None = None  # why a quarantined file was set aside
 
 
 class Manifest(BaseModel):
@@ -42,6 +60,7 @@ class Manifest(BaseModel):
     extracted_at: str
     mode: str  # incremental | full
     tables: list[TableBatch]
+    files: list[FileBatch] = []  # file feeds: every file seen in the inbox
 
     @property
     def rows_in(self) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import contract as contracts
 from ingestion import landing
 
 OPS_DDL = """
@@ -30,6 +31,21 @@ create table if not exists ops.extract_watermarks (
     feed varchar, area_code varchar, source_table varchar, watermark timestamp,
     primary key (feed, area_code, source_table)
 );
+create table if not exists ops.loaded_files (
+    feed varchar, batch_id varchar, file_name varchar, sha256 varchar, source_table varchar,
+    file_version bigint, status varchar, rows_in bigint, rows_loaded bigint, rows_rejected bigint,
+    fields_blanked bigint, contract_version varchar, reason varchar, loaded_at timestamptz,
+    primary key (batch_id, file_name)
+);
+create table if not exists ops.full_reconciliations (
+    feed varchar, area_code varchar, batch_id varchar primary key, extracted_at timestamptz
+);
+"""
+# dbt staging anti-joins on it, so it exists after every LA load, empty or not.
+DELETED_KEYS_DDL = """
+create table if not exists raw_la_case_management.deleted_keys (
+    source_table varchar, area_code varchar, record_key varchar, detected_at timestamptz, _batch_id varchar
+)
 """
 
 
@@ -39,6 +55,28 @@ class ChecksumMismatch(RuntimeError):
 
 def raw_schema(feed: str) -> str:
     return f"raw_{feed}"
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection, feed: str) -> None:
+    """Create the feed's raw tables, empty, if no batch has created them yet: a feed blocked since the
+    platform started still gives dbt staging a (typed, empty) table to read, so its KPIs fall back."""
+    from ingestion import contract as contracts
+
+    feed_contract = contracts.load_contract(feed)
+    schema = raw_schema(feed)
+    con.execute(f"create schema if not exists {schema}")
+    if feed == "la_case_management":
+        con.execute(DELETED_KEYS_DDL)
+    for name, table in feed_contract.tables.items():
+        arrow = contracts.file_landed_schema(table) if table.file else contracts.landed_schema(table)
+        con.register("empty_landed", arrow.empty_table())
+        try:
+            con.execute(
+                f"create table if not exists {schema}.{name} as "
+                "select *, ''::varchar as _batch_id, now() as _loaded_at from empty_landed"
+            )
+        finally:
+            con.unregister("empty_landed")
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> int:
@@ -53,8 +91,17 @@ def load_batch(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> int:
     try:
         con.execute(OPS_DDL)
         con.execute(f"create schema if not exists {schema}")
+        if manifest.feed == "la_case_management":
+            con.execute(DELETED_KEYS_DDL)
+        con.execute("delete from ops.rejected_rows where batch_id = ?", [manifest.batch_id])
         for table in manifest.tables:
             _load_table(con, schema, manifest, batch_dir, table)
+        _record_files(con, manifest)
+        if any(t.keys_file for t in manifest.tables):
+            con.execute(
+                "insert or replace into ops.full_reconciliations values (?, ?, ?, ?)",
+                [manifest.feed, manifest.area_code, manifest.batch_id, manifest.extracted_at],
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -76,10 +123,8 @@ def _load_table(con, schema: str, manifest: landing.Manifest, batch_dir: Path, t
             f"insert into {target} by name select *, $batch as _batch_id, now() as _loaded_at from {source}",
             params,
         )
-    con.execute(
-        "delete from ops.rejected_rows where batch_id = $batch and source = $src",
-        {**params, "src": f"{manifest.feed}.{table.table}"},
-    )
+    if table.keys_file:
+        _record_deleted_keys(con, schema, manifest, batch_dir, table)
     if table.rejects_file:
         con.execute(
             "insert into ops.rejected_rows by name select $feed as feed, $batch as batch_id, * "
@@ -115,6 +160,107 @@ def _load_table(con, schema: str, manifest: landing.Manifest, batch_dir: Path, t
                 "wm": table.max_change_timestamp,
             },
         )
+
+
+def _record_deleted_keys(con, schema: str, manifest: landing.Manifest, batch_dir: Path, table: landing.TableBatch):
+    """Keys held in raw for this area but absent from the source's full key list are deleted at
+    source; the list says what is deleted now, so a key back at source leaves the table."""
+    target = f"{schema}.{table.table}"
+    if not _table_exists(con, schema, table.table):
+        return
+    spec = contracts.load_contract(manifest.feed).tables[table.table]
+    key = spec.primary_key[0]
+    key_column = f"{key}_hash" if spec.columns[key].identifier else key
+    params = {"tbl": table.table, "area": manifest.area_code}
+    con.execute(
+        f"""
+        create or replace temp table _now_deleted as
+        select distinct {key_column}::varchar as record_key from {target} where area_code = $area
+        except
+        select record_key from read_parquet('{batch_dir / table.keys_file}')
+        """,
+        {"area": manifest.area_code},
+    )
+    con.execute(
+        "delete from raw_la_case_management.deleted_keys where source_table = $tbl and area_code = $area "
+        "and record_key not in (select record_key from _now_deleted)",
+        params,
+    )
+    con.execute(
+        "insert into raw_la_case_management.deleted_keys "
+        "select $tbl, $area, record_key, $at, $batch from _now_deleted "
+        "where record_key not in (select record_key from raw_la_case_management.deleted_keys "
+        "where source_table = $tbl and area_code = $area)",
+        {**params, "at": manifest.extracted_at, "batch": manifest.batch_id},
+    )
+    con.execute("drop table _now_deleted")
+
+
+def _record_files(con, manifest: landing.Manifest) -> None:
+    con.execute("delete from ops.loaded_files where batch_id = ?", [manifest.batch_id])
+    for f in manifest.files:
+        con.execute(
+            "insert into ops.loaded_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [
+                manifest.feed,
+                manifest.batch_id,
+                f.name,
+                f.sha256,
+                f.table,
+                f.file_version,
+                f.status,
+                f.rows_in,
+                f.rows_loaded,
+                f.rows_rejected,
+                f.fields_blanked,
+                f.contract_version,
+                f.reason,
+            ],
+        )
+
+
+def _table_exists(con, schema: str, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def loaded_file_checksums(con: duckdb.DuckDBPyConnection, feed: str) -> set[str]:
+    """sha256 of every file of the feed already handled (loaded or quarantined): the intake skips them."""
+    if not _table_exists(con, "ops", "loaded_files"):
+        return set()
+    rows = con.execute(
+        "select distinct sha256 from ops.loaded_files where feed = ? and status in ('loaded', 'quarantined')",
+        [feed],
+    ).fetchall()
+    return {sha for (sha,) in rows}
+
+
+def loaded_file_names(con: duckdb.DuckDBPyConnection, feed: str) -> dict[str, str]:
+    """File name -> sha256 of the files of the feed already loaded (a changed file under a used name
+    is quarantined: a resubmission must carry _v2, _v3 ...)."""
+    if not _table_exists(con, "ops", "loaded_files"):
+        return {}
+    rows = con.execute(
+        "select file_name, any_value(sha256) from ops.loaded_files where feed = ? and status = 'loaded' "
+        "group by file_name",
+        [feed],
+    ).fetchall()
+    return dict(rows)
+
+
+def last_full_reconciliation(con: duckdb.DuckDBPyConnection, feed: str, area_code: str) -> str | None:
+    """When the latest full reconciliation of the feed and area was extracted (ISO), if ever."""
+    if not _table_exists(con, "ops", "full_reconciliations"):
+        return None
+    (at,) = con.execute(
+        "select max(extracted_at) from ops.full_reconciliations where feed = ? and area_code = ?",
+        [feed, area_code],
+    ).fetchone()
+    return None if at is None else at.isoformat()
 
 
 def watermarks(con: duckdb.DuckDBPyConnection, feed: str, area_code: str) -> dict[str, str]:

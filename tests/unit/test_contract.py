@@ -76,3 +76,51 @@ def test_drift_is_caught_by_name_not_position():
     renamed = [c if c != "ehcr_ehcp_req_date" else "received_date" for c in REQUESTS.columns]
     with pytest.raises(contracts.ContractDriftError, match="ehcr_ehcp_req_date"):
         contracts.check_columns("la.ssd_ehcp_requests", REQUESTS, renamed)
+
+
+SCORECARD = contracts.load_contract("manual_returns").tables["kpi_scorecard"]
+
+
+def _scorecard(**overrides):
+    row = {
+        "kpi_code": "EHCP_20WK_ALL",
+        "area_code": "E10000017",
+        "period": "2025-03",
+        "numerator": "10",
+        "denominator": "20",
+        "value": "50",
+        "submitted_by": "Team",
+        "submitted_on": "10/04/2025",
+        "evidence_note": None,
+    }
+    return {**row, **overrides}
+
+
+def test_pattern_minimum_and_maximum_are_enforced_when_asked():
+    frame = pd.DataFrame(
+        [_scorecard(), _scorecard(period="2025/03"), _scorecard(numerator="-1"), _scorecard(area_code="W06000001")]
+    )
+    as_published = contracts.validate("t", SCORECARD, frame, date_formats=["%Y-%m-%d", "%d/%m/%Y"])
+    assert as_published.rejects.empty  # rules unchecked unless the caller says what a breach does
+    checked = contracts.validate(
+        "t", SCORECARD, frame, date_formats=["%Y-%m-%d", "%d/%m/%Y"], rule_action="rejected", row_numbers=[5, 6, 7, 8]
+    )
+    assert checked.rows["submitted_on"].tolist() == [pd.Timestamp("2025-04-10")] * 1  # day-first accepted
+    problems = checked.rejects.set_index("row_number")
+    assert problems.loc[6, "reason"] == "not in the expected form: '2025/03' (expected [0-9]{4}-(0[1-9]|1[0-2]))"
+    assert problems.loc[7, "reason"] == "-1 is below the minimum 0"
+    assert problems.loc[8, "field"] == "area_code"
+    blanked = contracts.validate("t", SCORECARD, frame.iloc[[2]], rule_action="blanked", date_formats=["%d/%m/%Y"])
+    assert len(blanked.rows) == 1 and blanked.rows["numerator"].isna().all()
+    assert blanked.rejects["action"].tolist() == ["blanked"]
+
+
+def test_record_key_made_of_an_identifier_is_hashed_or_left_blank():
+    frame = pd.DataFrame([{"pers_person_id": "P1000001", "last_modified_at": "2024-01-01", "pers_sex": "Q"}])
+    frame = frame.reindex(columns=list(PERSON.columns))
+    frame["last_modified_at"] = "2024-01-01"
+    unkeyed = contracts.validate("t", PERSON, frame)
+    assert unkeyed.rejects["record_key"].tolist() == [""]
+    keyed = contracts.validate("t", PERSON, frame, pseudonym_key=b"k" * 32, scope="E1")
+    assert keyed.rejects["record_key"].str.len().tolist() == [32]
+    assert "P1000001" not in keyed.rejects.to_csv()

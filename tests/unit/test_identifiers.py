@@ -69,3 +69,27 @@ def test_missing_or_short_key_is_refused():
         identifiers.load_key({})
     with pytest.raises(identifiers.MissingKeyError):
         identifiers.load_key({identifiers.KEY_ENV_VAR: "short"})
+
+
+def test_every_invalid_identifier_the_generator_makes_is_caught():
+    rng = np.random.default_rng(3)
+    numbers = people.nhs_numbers(rng, 300)
+    assert not any(identifiers.is_valid_nhs_number(people.bad_nhs_number(rng, n)) for n in numbers)
+    upns = people.upns(rng, "888", 300)
+    assert not any(identifiers.is_valid_upn(people.bad_upn(rng, u)) for u in upns)
+    assert not any(identifiers.is_valid_uln(u[:-1]) for u in people.ulns(rng, 50).astype(str))  # nine digits
+
+
+@pytest.mark.parametrize(
+    ("upn", "valid"),
+    [
+        ("P888000124001", True),
+        ("p888000124001", True),  # case does not matter
+        ("A888000124001", False),
+        ("P8880001240O1", False),  # letter O typed for zero
+        ("P888000124001 ", False),  # fourteen characters
+        ("I888000124001", False),  # I, O and S are never check letters
+    ],
+)
+def test_upn_examples(upn, valid):
+    assert identifiers.is_valid_upn(upn) is valid

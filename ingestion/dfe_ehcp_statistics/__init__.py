@@ -1,0 +1,30 @@
+"""DfE "Education, health and care plans" statistics, read as published: byte-order mark, `x` / `z`
+(and the other EES symbols) as no value, the duplicated `review_meeting_prior_24` column kept once,
+and negative counts (a publisher's data-quality flag) blanked with a reject row of action `blanked`.
+
+Point `inbox` at the release folder (e.g. /work/shared/reference/dfe_ehcp_2025/); the notes shipped
+beside the CSV files are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+from ingestion import files
+
+FEED = "dfe_ehcp_statistics"
+RULES = files.FeedRules(feed=FEED, rule_action="blanked", ignore_suffixes=(".md", ".txt", ".pdf", ".html"))
+
+
+def intake(
+    inbox: Path,
+    landing_root: Path,
+    key: bytes,
+    run_id: str,
+    seen: set[str],
+    loaded_names: Mapping[str, str] | None = None,
+    tables: Collection[str] | None = None,
+) -> Path:
+    """Land every new release file of `inbox`; return the manifest path (see `files.intake`)."""
+    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables)
