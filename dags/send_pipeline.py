@@ -1,18 +1,80 @@
-"""send_pipeline: LA case management -> landing -> raw -> dbt marts -> Soda gate -> publish.
+"""send_pipeline: every source (IG register first) -> landing -> raw -> dbt marts -> Soda gate -> publish.
 
 Write-audit-publish: dbt builds into the private build warehouse, Soda verifies it there, and only
-then are the marts copied to the published file (atomic replace). DAG parsing does no I/O beyond
-reading the prebuilt dbt manifest (Cosmos LoadMode.DBT_MANIFEST).
+then are the marts copied to the published file (atomic replace). DAG parsing runs no dbt: the dbt
+step is one `dbt build` task (the per-node modes render from the prebuilt manifest, LoadMode.DBT_MANIFEST).
 """
 
 from __future__ import annotations
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import TaskGroup, dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.operators.local import DbtBuildLocalOperator
 
-from orchestration import dag_defaults
+from orchestration import dag_defaults, feeds
 from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_POOL, Settings
+
+DBT_VARS = {"as_of": dag_defaults.AS_OF, "run_id": "{{ run_id }}"}
+PROFILE = ProfileConfig(
+    profile_name="send", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
+)
+
+
+def dbt_tasks(mode: str) -> TaskGroup:
+    """The dbt step as a task group named `dbt`: `build` (one task running `dbt build`), `per_node`
+    (a Cosmos task per dbt node) or `watcher` (Cosmos watcher mode). The DAG uses `build`; the others
+    stay renderable so bench/cosmos_execution_modes.py can measure them again as the project grows."""
+    if mode == "build":
+        with TaskGroup(group_id="dbt") as group:
+            # One `dbt build` of the whole project: dbt orders every test after all its parents (what
+            # `--indirect-selection buildable` gave per node) and skips what sits below a failure.
+            DbtBuildLocalOperator(
+                task_id="build",
+                project_dir=DBT_PROJECT_DIR,
+                profile_config=PROFILE,
+                invocation_mode=InvocationMode.DBT_RUNNER,
+                vars=DBT_VARS,
+                pool=WAREHOUSE_POOL,
+            )
+        return group
+    watcher = mode == "watcher"
+    if not watcher and mode != "per_node":
+        raise ValueError(f"unknown dbt execution mode {mode!r} (build, per_node, watcher)")
+    group = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+            install_dbt_deps=False,
+        ),
+        profile_config=PROFILE,
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER if watcher else ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # Watcher: only the producer runs dbt; its per-node sensors stay out of the one-slot pool.
+            setup_operator_args={"pool": WAREHOUSE_POOL} if watcher else None,
+        ),
+        # Watcher mode refuses TestBehavior.BUILD: tests become one sensor task per model.
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD,
+        ),
+        operator_args={
+            "vars": DBT_VARS,
+            **({} if watcher else {"pool": WAREHOUSE_POOL}),
+            # A test spanning two nodes runs in the task of the later one, once both exist.
+            "dbt_cmd_flags": ["--indirect-selection", "buildable"],
+        },
+    )
+    if watcher:
+        # Sensors start once the producer's build is done: dag.test() runs one task at a time, so a
+        # sensor started first would wait forever for a producer that never gets its turn.
+        producer = group.children[f"{group.group_id}.dbt_producer_watcher"]
+        for child in list(group.children.values()):
+            if child is not producer and not child.upstream_list:
+                producer >> child
+    return group
 
 
 @dag(
@@ -28,64 +90,15 @@ from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_POOL, Settings
     doc_md=__doc__,
 )
 def send_pipeline():
-    @task(pool=WAREHOUSE_POOL)
-    def extract_la_case_management() -> str:
-        import duckdb
-        from airflow.sdk import BaseHook
+    # One extract/load pair per source system. Extract consults the IG register first: a blocked
+    # feed is not touched, its owner is told once and its KPIs fall back; nothing personal reaches XCom
+    # (a manifest path). Load is idempotent per batch and judges each feed's freshness.
+    loads = []
+    for source in feeds.SOURCES:
+        manifest = task(feeds.extract_task, task_id=f"extract_{source}", pool=WAREHOUSE_POOL)(source)
+        loads.append(task(feeds.load_task, task_id=f"load_{source}", pool=WAREHOUSE_POOL)(source, manifest))
 
-        from ingestion import load
-        from ingestion.la_case_management import extract
-        from orchestration import connections
-
-        settings = Settings.from_env()
-        conn = BaseHook.get_connection(connections.LA_CASE_MANAGEMENT_CONN_ID)
-        area_code = conn.extra_dejson.get("area_code", "E10000017")
-        watermarks = {}
-        if settings.build_path.exists():
-            with duckdb.connect(str(settings.build_path)) as con:
-                watermarks = load.watermarks(con, extract.FEED, area_code)
-        manifest = extract.extract(
-            connections.sqlalchemy_url(conn),
-            area_code,
-            settings.landing_dir,
-            connections.pseudonymisation_key(),
-            run_id=get_current_context()["run_id"],
-            watermarks=watermarks,
-        )
-        return str(manifest)  # a path: no identifier ever goes to XCom
-
-    @task(pool=WAREHOUSE_POOL)
-    def load_la_case_management(manifest_path: str) -> int:
-        from pathlib import Path
-
-        import duckdb
-
-        from ingestion import load
-
-        settings = Settings.from_env()
-        settings.build_path.parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(settings.build_path)) as con:
-            return load.load_batch(con, Path(manifest_path))
-
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR,
-            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
-            install_dbt_deps=False,
-        ),
-        profile_config=ProfileConfig(
-            profile_name="send", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
-        ),
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
-        operator_args={
-            "vars": {"as_of": dag_defaults.AS_OF, "run_id": "{{ run_id }}"},
-            "pool": WAREHOUSE_POOL,
-            # A test spanning two nodes runs in the task of the later one, once both exist.
-            "dbt_cmd_flags": ["--indirect-selection", "buildable"],
-        },
-    )
+    dbt = dbt_tasks("build")  # measured against per_node and watcher: README, "dbt execution mode"
 
     @task(pool=WAREHOUSE_POOL, multiple_outputs=False)
     def verify_quality() -> dict:
@@ -113,6 +126,7 @@ def send_pipeline():
     @task(pool=WAREHOUSE_POOL, multiple_outputs=False)
     def publish(quality_summary: dict) -> dict:
         import duckdb
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from orchestration import connections
         from warehouse import ledger
@@ -123,6 +137,15 @@ def send_pipeline():
         settings = Settings.from_env()
         run = (context["run_id"], dag_defaults.as_of(context))
         with duckdb.connect(str(settings.build_path)) as con:
+            # A rerun of a past date (backfill, cleared run) never takes the published marts back in time.
+            newest = (
+                con.execute("select max(logical_date) from ops.pipeline_runs where status = 'published'").fetchone()[0]
+                if ledger.has_ops_table(con, "pipeline_runs")
+                else None
+            )
+            if newest is not None and newest.isoformat() > run[1]:
+                ledger.record_run(con, *run, "superseded", checks_run=quality_summary["checks"], checks_failed=0)
+                raise AirflowSkipException(f"published marts are as of {newest}, newer than this run's {run[1]}")
             # Recorded first so the published copy carries its own ledger row; undone if publishing fails.
             ledger.record_run(con, *run, "published", checks_run=quality_summary["checks"], checks_failed=0)
             targets = Targets(settings.published_path, settings.parquet_dir, connections.reporting_url())
@@ -133,10 +156,8 @@ def send_pipeline():
                 raise
         return {"duckdb": str(targets.duckdb_path), "postgres": bool(targets.postgres_url), "tables": counts}
 
-    manifest = extract_la_case_management()
-    loaded = load_la_case_management(manifest)
     checked = verify_quality()
-    loaded >> dbt >> checked
+    loads >> dbt >> checked
     publish(checked)
 
 

@@ -120,3 +120,107 @@ def _newest_data(con: duckdb.DuckDBPyConnection, feed: str) -> dt.date | None:
     except duckdb.CatalogException:  # the feed has never delivered
         return None
     return newest.date() if isinstance(newest, dt.datetime) else newest
+
+
+# --- The DAG's extract and load tasks (one pair per source system) --------------------------------
+
+SOURCES = ("la_case_management", "icb_nd_pathway", "manual_returns", "dfe_ehcp_statistics")
+
+
+def extract_task(source: str) -> str | None:
+    """Land what may be read of a source; returns the manifest path (never data: nothing personal in
+    XCom), or None when every feed of the source is blocked for this run."""
+    from airflow.sdk import get_current_context
+
+    from ingestion import load
+    from orchestration import connections, dag_defaults
+    from orchestration.settings import Settings
+
+    context = get_current_context()
+    settings = Settings.from_env()
+    run = SourceRun(source, dt.date.fromisoformat(dag_defaults.as_of(context)), context["run_id"])
+    settings.build_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.build_path)) as con:
+        notify = _notifier(context)
+        allowed = allowed_feeds(con, run, notify)
+        if not allowed:
+            return None
+        key = connections.pseudonymisation_key()
+        if source == "la_case_management":
+            read = _la_reader(con, settings, key, run.run_id)
+        else:
+            inbox = settings.inbox(source)
+            if not inbox.exists() and inbox.is_relative_to(settings.data_dir):
+                inbox.mkdir(parents=True)  # the embedded layout makes its own folders; a real mount must exist
+            module = _file_feed(source)
+            seen, names = load.loaded_file_checksums(con, source), load.loaded_file_names(con, source)
+            tables = [FEED_TABLES[f] for f in allowed] if source in ig_register.SOURCE_FEEDS else None
+
+            def read():
+                return module.intake(inbox, settings.landing_dir, key, run.run_id, seen, names, tables)
+
+        manifest = read_source(con, run, allowed, read, notify)
+    return None if manifest is None else str(manifest)
+
+
+def load_task(source: str, manifest_path: str | None) -> int:
+    """Load the landed batch into raw (idempotent per batch), then judge each read feed's freshness."""
+    from airflow.sdk import get_current_context
+
+    from ingestion import load
+    from orchestration import dag_defaults
+    from orchestration.settings import Settings
+
+    context = get_current_context()
+    settings = Settings.from_env()
+    run = SourceRun(source, dt.date.fromisoformat(dag_defaults.as_of(context)), context["run_id"])
+    settings.build_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.build_path)) as con:
+        load.ensure_raw_tables(con, source)
+        rows = load.load_batch(con, Path(manifest_path)) if manifest_path else 0
+        blocked = {
+            feed
+            for (feed,) in con.execute(
+                "select feed from ops.feed_status where run_id = ? and status = 'blocked'", [run.run_id]
+            ).fetchall()
+        } if ledger.has_ops_table(con, "feed_status") else set()  # fmt: skip
+        check_freshness(con, run, [f for f in run.feeds if f not in blocked], _notifier(context))
+    return rows
+
+
+def _notifier(context) -> Notify:
+    from orchestration import alerts
+
+    return lambda decision, kpis: alerts.notify_owner(decision, context, kpis)
+
+
+def _la_reader(con, settings, key: bytes, run_id: str) -> Callable[[], Path]:
+    from airflow.sdk import BaseHook
+
+    from ingestion import load
+    from ingestion.la_case_management import extract
+    from orchestration import connections
+
+    conn = BaseHook.get_connection(connections.LA_CASE_MANAGEMENT_CONN_ID)
+    area_code = conn.extra_dejson.get("area_code", "E10000017")
+    watermarks = load.watermarks(con, extract.FEED, area_code)
+    last_full = load.last_full_reconciliation(con, extract.FEED, area_code)
+
+    def read() -> Path:
+        return extract.extract(
+            connections.sqlalchemy_url(conn),
+            area_code,
+            settings.landing_dir,
+            key,
+            run_id=run_id,
+            watermarks=watermarks,
+            last_full_at=last_full,
+        )
+
+    return read
+
+
+def _file_feed(source: str):
+    import importlib
+
+    return importlib.import_module(f"ingestion.{source}")

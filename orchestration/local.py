@@ -23,6 +23,7 @@ from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, WAREHOUSE_POOL, S
 
 LOCAL_DIR = REPO_ROOT / ".local"
 AREA_CODE = "E10000017"  # Lancashire
+DFE_RELEASE = REPO_ROOT.parent / "shared" / "reference" / "dfe_ehcp_2025"
 
 
 def local_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str]:
@@ -51,6 +52,8 @@ def local_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
         "SODA_CORE_TELEMETRY_ENABLED": "false",
+        # The public DfE release shipped beside the checkout on these machines (else an empty inbox).
+        **({"SEND_DFE_RELEASE_DIR": str(DFE_RELEASE)} if DFE_RELEASE.is_dir() else {}),
     }
 
 
@@ -84,8 +87,9 @@ def prepare(env: dict[str, str], log_path: Path) -> None:
     _airflow(["pools", "set", WAREHOUSE_POOL, "1", "Writers of the SEND build warehouse"], env, log_path)
 
 
-def demo(as_of: dt.date) -> None:
-    from synthetic.la_case_management import generate
+def demo(as_of: dt.date, quick: bool = False) -> None:
+    from orchestration.ig_scenarios import SCENARIOS, run_scenarios
+    from synthetic.generator import generate_all
     from warehouse.summary import kpi_summary
 
     env = {**os.environ, **local_environment(), "SEND_TASK_RETRIES": "0"}  # fail fast, no backoff waits
@@ -98,14 +102,16 @@ def demo(as_of: dt.date) -> None:
 
     source_url = json.loads(env["AIRFLOW_CONN_LA_CASE_MANAGEMENT"])["extra"]["sqlalchemy_url"]
     Path(source_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    counts = generate(source_url, scale="demo", seed=42, as_of=as_of)
-    print(
-        f"1/3 synthetic LA case-management source (as of {as_of}): "
-        + ", ".join(f"{n:,} {t}" for t, n in counts.items())
-    )
+    drop = settings.data_dir / "provider_drop"  # what providers and teams will deliver, month by month
+    generate_all("demo", seed=42, as_of=as_of, target=source_url, out=drop, progress=False, icb_months=12)
+    print(f"1/3 synthetic sources as of {as_of}: LA case-management database, ICB provider files, manual returns")
     prepare(env, log_path)
-    print(f"2/3 running DAG send_pipeline with `airflow dags test` (log: {log_path}) ...")
-    _airflow(["dags", "test", "send_pipeline", as_of.isoformat()], env, log_path)
+    scenarios = SCENARIOS[-1:] if quick else SCENARIOS
+    print(
+        f"2/3 {len(scenarios)} monthly run(s) of DAG send_pipeline with `airflow dags test` (log: {log_path}); "
+        "the ICB feed's information-governance story:"
+    )
+    run_scenarios(env, drop, as_of, log_path, scenarios=scenarios)
     print(f"3/3 published in {time.perf_counter() - started:.0f}s: {settings.published_path}\n")
     print(kpi_summary(settings.published_path))
     print(f"\nBI tools and SQL clients open it read-only: {settings.published_path} (marts.kpi_values, ...)")
@@ -146,9 +152,10 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run_demo = commands.add_parser("demo", help="generate sources, run the pipeline DAG once, show the KPIs")
     run_demo.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date.today())
+    run_demo.add_argument("--quick", action="store_true", help="one run with every feed live, no IG scenarios")
     commands.add_parser("up", help="start the Airflow UI and scheduler locally")
     args = parser.parse_args()
-    demo(args.as_of) if args.command == "demo" else up()
+    demo(args.as_of, args.quick) if args.command == "demo" else up()
 
 
 if __name__ == "__main__":

@@ -25,11 +25,17 @@ class Settings:
     parquet_dir: Path  # Parquet per published table (a symlink to the current version)
     alerts_path: Path  # JSON lines, one per alert sent
     soda_contracts_dir: Path  # one Soda contract per checked table, mirroring the warehouse
+    inbox_dir: Path  # where file feeds arrive (SFTP / blob sync): one folder per feed
+    dfe_release_dir: Path  # the DfE EHC plans release files, as downloaded
+
+    def inbox(self, feed: str) -> Path:
+        return self.dfe_release_dir if feed == "dfe_ehcp_statistics" else self.inbox_dir / feed
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get("SEND_DATA_DIR", REPO_ROOT / ".local" / "data"))
+        inbox_dir = Path(env.get("SEND_INBOX_DIR", data_dir / "inbox"))
         return cls(
             data_dir=data_dir,
             landing_dir=Path(env.get("SEND_LANDING_DIR", data_dir / "landing")),
@@ -38,4 +44,6 @@ class Settings:
             parquet_dir=Path(env.get("SEND_PUBLISHED_PARQUET_DIR", data_dir / "published" / "parquet")),
             alerts_path=Path(env.get("SEND_ALERTS_PATH", data_dir / "alerts" / "alerts.jsonl")),
             soda_contracts_dir=Path(env.get("SEND_SODA_CONTRACTS_DIR", SODA_CHECKS_DIR / "contracts")),
+            inbox_dir=inbox_dir,
+            dfe_release_dir=Path(env.get("SEND_DFE_RELEASE_DIR", inbox_dir / "dfe_ehcp_statistics")),
         )

@@ -28,8 +28,49 @@ def test_warehouse_writers_share_one_pool(dagbag):
     assert {t.pool for t in dag.tasks} == {WAREHOUSE_POOL}
 
 
-def test_dbt_models_are_rendered_from_the_manifest(dagbag):
+def test_dbt_runs_as_one_build_task(dagbag):
+    from orchestration.feeds import SOURCES
+    from orchestration.settings import WAREHOUSE_POOL
+
     dag = dagbag.dags["send_pipeline"]
-    task_ids = set(dag.task_ids)
-    assert {"dbt.kpi_definitions_seed_build", "dbt.kpi_values_model_build"} <= task_ids
-    assert {"extract_la_case_management", "load_la_case_management", "verify_quality", "publish"} <= task_ids
+    loads = {f"load_{source}" for source in SOURCES}
+    assert {f"extract_{source}" for source in SOURCES} | loads | {"verify_quality", "publish"} <= set(dag.task_ids)
+    dbt = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    assert [t.task_id for t in dbt] == ["dbt.build"]
+    build = dbt[0]
+    assert build.base_cmd == ["build"] and build.pool == WAREHOUSE_POOL
+    assert set(build.vars) == {"as_of", "run_id"} and not build.select  # the whole project, tests included
+    assert build.upstream_task_ids == loads and build.downstream_task_ids == {"verify_quality"}
+
+
+def _render(mode: str):
+    """The dbt step of send_pipeline in another execution mode, in a DAG of its own."""
+    import importlib.util
+
+    from airflow.sdk import DAG
+
+    from orchestration.settings import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("send_pipeline_modes", REPO_ROOT / "dags" / "send_pipeline.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with DAG(dag_id=f"send_pipeline_{mode}", schedule=None) as dag:
+        module.dbt_tasks(mode)
+    return dag
+
+
+def test_per_node_mode_renders_a_task_per_dbt_node_from_the_manifest():
+    from orchestration.settings import WAREHOUSE_POOL
+
+    dag = _render("per_node")
+    assert {"dbt.kpi_definitions_seed_build", "dbt.kpi_values_model_build"} <= set(dag.task_ids)
+    assert {t.pool for t in dag.tasks} == {WAREHOUSE_POOL}
+
+
+def test_watcher_mode_keeps_only_its_producer_in_the_warehouse_pool():
+    from orchestration.settings import WAREHOUSE_POOL
+
+    dag = _render("watcher")
+    pooled = {t.task_id for t in dag.tasks if t.pool == WAREHOUSE_POOL}
+    assert pooled == {"dbt.dbt_producer_watcher"}
+    assert "dbt.kpi_values.run" in dag.task_ids and len(dag.tasks) > 3
