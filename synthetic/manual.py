@@ -197,6 +197,8 @@ class ManualWriter:
                 value = round(100 * numerator / denominator, 1) if unit == "percent" and denominator else numerator
                 if unit == "percent" and not denominator:
                     value = None
+                if unit == "weeks":  # a mean or median wait over `denominator` cases, no numerator
+                    numerator, value = None, round(float(rng.uniform(6, 40)), 1)
                 rows.append(
                     [code, area_code, period, numerator, denominator, value, str(rng.choice(SUBMITTERS)), submitted,
                      "Counted from the case management system" if code in CALCULATORS else "Provider return"]

@@ -7,7 +7,7 @@ with candidates as (
 
 automated as (
     select * from candidates
-    where rank < 3
+    where provenance in ('feed', 'aggregate_feed')
     qualify row_number() over (partition by kpi_code, area_code, period_start order by rank) = 1
 ),
 

@@ -1,5 +1,9 @@
--- Placeholder with the interface's columns until the model is built.
+-- Months the aggregate waiting list can stand in for the person-level feed per LA: only when every
+-- provider serving the LA sent a waiting list for the month. A list from some providers only would
+-- undercount the LA's waiting children, so it does not stand in (the month falls back further).
 select
-    null::varchar as area_code,
-    null::date as period_start
-where false
+    area_code,
+    period_start
+from {{ ref('int_nd_provider_months') }}
+group by area_code, period_start
+having bool_and(has_aggregate)

@@ -1,9 +1,126 @@
--- Placeholder with the interface's columns until the model is built.
+-- Priority III KPIs from the person-level ND feed, per LA (local_authority_code) and month, for each
+-- pathway (ND_ASD_*, ND_ADHD_*). Referrals received and first contacts within 13 weeks count events in
+-- the month; waiting, over 13 / 52 weeks and support while waiting are the month-end waiting list, where
+-- an aggregate-only provider's waiting-list counts are added for its share (a provider that sent a
+-- person-level snapshot for the month is counted from it, never twice). The median wait (weeks) is over
+-- the person-level waiting children only: bands cannot give a median.
+with months as (
+    select * from {{ ref('int_nd_referral_months') }}
+    where pathway in ('ASD', 'ADHD') and area_code is not null
+),
+
+events as (
+    select
+        area_code,
+        pathway,
+        period_start,
+        count(*) filter (where is_received_in_month) as referrals,
+        count(*) filter (where is_first_contact_in_month) as first_contacts,
+        count(*) filter (where is_first_contact_within_13_weeks) as first_contacts_within_13_weeks,
+        count(*) filter (where is_waiting_at_month_end) as waiting_person_level,
+        median(days_waiting) / 7.0 as median_wait_weeks
+    from months
+    group by all
+),
+
+-- Per provider and month the person-level count where it exists, else the provider's aggregate.
+waiting as (
+    select
+        snapshots.area_code,
+        snapshots.pathway,
+        snapshots.period_start,
+        sum(snapshots.waiting) as waiting,
+        sum(snapshots.waiting_over_13_weeks) as waiting_over_13_weeks,
+        sum(snapshots.waiting_over_52_weeks) as waiting_over_52_weeks,
+        sum(snapshots.waiting_with_support) as waiting_with_support
+    from {{ ref('int_nd_waiting_snapshots') }} as snapshots
+    inner join {{ ref('int_nd_provider_months') }} as provider_months
+        on
+            snapshots.provider_ods_code = provider_months.provider_ods_code
+            and snapshots.area_code = provider_months.area_code
+            and snapshots.period_start = provider_months.period_start
+    where
+        snapshots.pathway in ('ASD', 'ADHD')
+        and (
+            (snapshots.data_source = 'person_level')
+            or (snapshots.data_source = 'aggregate' and not provider_months.has_person_level)
+        )
+    group by all
+),
+
+long as (
+    select
+        'ND_' || pathway || '_REFERRALS' as kpi_code,
+        area_code,
+        period_start,
+        referrals as numerator,
+        null as denominator,
+        null as value
+    from events
+    where referrals > 0
+    union all
+    select
+        'ND_' || pathway || '_FIRST_CONTACT_13WK' as kpi_code,
+        area_code,
+        period_start,
+        first_contacts_within_13_weeks as numerator,
+        first_contacts as denominator,
+        null as value
+    from events
+    where first_contacts > 0
+    union all
+    select
+        'ND_' || pathway || '_MEDIAN_WAIT_WEEKS' as kpi_code,
+        area_code,
+        period_start,
+        null as numerator,
+        waiting_person_level as denominator,
+        median_wait_weeks as value
+    from events
+    where waiting_person_level > 0
+    union all
+    select
+        'ND_' || pathway || '_WAITING' as kpi_code,
+        area_code,
+        period_start,
+        waiting as numerator,
+        null as denominator,
+        null as value
+    from waiting
+    union all
+    select
+        'ND_' || pathway || '_WAITING_13WK' as kpi_code,
+        area_code,
+        period_start,
+        waiting_over_13_weeks as numerator,
+        null as denominator,
+        null as value
+    from waiting
+    union all
+    select
+        'ND_' || pathway || '_WAITING_52WK' as kpi_code,
+        area_code,
+        period_start,
+        waiting_over_52_weeks as numerator,
+        null as denominator,
+        null as value
+    from waiting
+    union all
+    select
+        'ND_' || pathway || '_SUPPORT_WHILE_WAITING' as kpi_code,
+        area_code,
+        period_start,
+        waiting_with_support as numerator,
+        waiting as denominator,
+        null as value
+    from waiting
+)
+
 select
-    null::varchar as kpi_code,
-    null::varchar as area_code,
-    null::date as period_start,
-    null::bigint as numerator,
-    null::bigint as denominator,
-    null::double as value
-where false
+    kpi_code::varchar as kpi_code,
+    area_code::varchar as area_code,
+    period_start::date as period_start,
+    numerator::bigint as numerator,
+    denominator::bigint as denominator,
+    value::double as value
+from long

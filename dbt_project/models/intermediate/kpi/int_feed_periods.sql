@@ -3,7 +3,7 @@
 {% set sources = ['la_case_management', 'icb_nd_referrals', 'icb_nd_waiting_list', 'manual_trackers'] %}
 {% for source in sources %}
     select
-        '{{ source }}' as feed_source,
+        {% if source == 'manual_trackers' %}feed_source,{% else %}'{{ source }}' as feed_source,{% endif %}
         area_code,
         period_start
     from {{ ref('int_feed_periods__' ~ source) }}

@@ -52,10 +52,19 @@ automated as (
         ranked_sources.rank,
         ranked_sources.provenance,
         ranked_sources.feed_source,
-        coalesce(feed_values.numerator, 0) as numerator,
-        coalesce(feed_values.denominator, 0) as denominator,
+        -- A source's row is taken as it is (a count has no denominator, a mean no numerator); a
+        -- covered month without a row is a zero: 0 cases, or 0 of 0 (no rate).
+        case
+            when feed_values.kpi_code is not null then feed_values.numerator
+            when catalogue.unit != 'weeks' then 0
+        end as numerator,
+        case
+            when feed_values.kpi_code is not null then feed_values.denominator
+            when catalogue.unit != 'count' then 0
+        end as denominator,
         feed_values.value as stated_value
     from ranked_sources
+    inner join catalogue on ranked_sources.kpi_code = catalogue.kpi_code
     inner join implemented
         on
             ranked_sources.feed_source = implemented.feed_source

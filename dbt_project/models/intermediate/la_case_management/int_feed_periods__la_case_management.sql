@@ -1,9 +1,14 @@
--- Months the LA case-management feed covers per area: from its first request to the run's as-of date.
+-- Months the LA case-management feed covers per area: from the month of its first request received
+-- (historical H rows migrated from earlier systems do not count, and never before var first_period)
+-- to the last whole month ending on or before var as_of, the rule kpi_values uses.
 with firsts as (
     select
         area_code,
-        date_trunc('month', min(received_date))::date as first_period_start
+        greatest(
+            date_trunc('month', min(received_date)), date '{{ var("first_period") }}'
+        )::date as first_period_start
     from {{ ref('stg_la_case_management__ehcp_requests') }}
+    where decision_outcome != 'H'
     group by area_code
 )
 
@@ -15,3 +20,4 @@ cross join
     unnest(
         range(firsts.first_period_start, date '{{ var("as_of") }}', interval 1 month)
     ) as months (period_start)
+where months.period_start + interval 1 month <= date '{{ var("as_of") }}'

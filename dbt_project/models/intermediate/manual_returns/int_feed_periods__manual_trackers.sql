@@ -1,5 +1,22 @@
--- Placeholder with the interface's columns until the model is built.
-select
-    null::varchar as area_code,
-    null::date as period_start
-where false
+-- Months each tracker covers per area (`feed_source` as in int_kpi_values__manual_trackers): a month
+-- with a milestone workbook, a risk register workbook, or a survey wave closing in it.
+select distinct
+    areas.area_code,
+    milestones.period_start,
+    'pap_milestones' as feed_source
+from {{ ref('stg_manual_returns__pap_milestones') }} as milestones
+cross join {{ ref('int_partnership_areas') }} as areas
+union all
+select distinct
+    areas.area_code,
+    risks.period_start,
+    'risk_register' as feed_source
+from {{ ref('stg_manual_returns__risks') }} as risks
+cross join {{ ref('int_partnership_areas') }} as areas
+union all
+select distinct
+    area_code,
+    period_start,
+    'survey_results' as feed_source
+from {{ ref('stg_manual_returns__survey_results') }}
+where area_code is not null and period_start is not null

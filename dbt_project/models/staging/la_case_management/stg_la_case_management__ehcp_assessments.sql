@@ -1,4 +1,5 @@
--- Newest extracted version of each EHC needs assessment.
+-- Current state of each EHC needs assessment. The SEN2 exception flag is kept as recorded; the
+-- intermediate clock also counts an assessment with a row in send_assessment_exceptions.
 select
     area_code,
     ehca_ehcp_assessment_id as assessment_id,
@@ -7,7 +8,4 @@ select
     ehca_ehcp_assessment_outcome_date as outcome_date,
     coalesce(ehca_ehcp_assessment_exceptions = '1', false) as has_20_week_exception,
     last_modified_at
-from {{ source('la_case_management', 'ssd_ehcp_assessment') }}
-qualify
-    row_number() over (partition by area_code, ehca_ehcp_assessment_id order by last_modified_at desc, _loaded_at desc)
-    = 1
+from ({{ la_case_management_newest('ssd_ehcp_assessment', 'ehca_ehcp_assessment_id') }})

@@ -1,4 +1,4 @@
--- Newest extracted version of each EHC needs-assessment request.
+-- Current state of each EHC needs-assessment request.
 select
     area_code,
     ehcr_ehcp_request_id as request_id,
@@ -7,6 +7,4 @@ select
     ehcr_ehcp_req_outcome_date as decision_date,
     ehcr_ehcp_req_outcome as decision_outcome,
     last_modified_at
-from {{ source('la_case_management', 'ssd_ehcp_requests') }}
-qualify
-    row_number() over (partition by area_code, ehcr_ehcp_request_id order by last_modified_at desc, _loaded_at desc) = 1
+from ({{ la_case_management_newest('ssd_ehcp_requests', 'ehcr_ehcp_request_id') }})

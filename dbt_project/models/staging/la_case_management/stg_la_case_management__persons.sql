@@ -1,4 +1,5 @@
--- Newest extracted version of each person.
+-- Current state of each person (pseudonymised). Date of birth arrives reduced to the first of its
+-- month and the postcode to its district (ingestion), so nothing finer can be derived here.
 select
     area_code,
     pers_person_id_hash as person_key,
@@ -7,6 +8,4 @@ select
     pers_dob as birth_month,
     pers_postcode as postcode_district,
     last_modified_at
-from {{ source('la_case_management', 'ssd_person') }}
-qualify
-    row_number() over (partition by area_code, pers_person_id_hash order by last_modified_at desc, _loaded_at desc) = 1
+from ({{ la_case_management_newest('ssd_person', 'pers_person_id_hash') }})
