@@ -58,6 +58,7 @@ class Outcome:
     period: dt.date
     notices: list[dict]
     pct_automated: float
+    reconciled: int  # KPI-months where a feed and a manual scorecard both hold a value
 
 
 def file_month(name: str) -> dt.date | None:
@@ -125,6 +126,11 @@ def describe(outcome: Outcome, previous: Outcome | None) -> str:
             lines.append("    no KPI changed provenance")
     for notice in outcome.notices:
         lines.append(f"    owner notice to {notice['data_owner']}: {notice['reason']}")
+    if previous is not None and outcome.reconciled > previous.reconciled:
+        lines.append(
+            f"    kpi_reconciliation: {outcome.reconciled - previous.reconciled} more KPI-months where the feed "
+            "superseded a manual scorecard (both values and the difference kept)"
+        )
     return "\n".join(lines)
 
 
@@ -180,6 +186,7 @@ def _outcome(scenario: Scenario, logical: dt.date, settings: Settings) -> Outcom
         (pct,) = con.execute(
             "select avg(pct_automated) from marts.kpi_coverage where period_start = ?", [period]
         ).fetchone()
+        (reconciled,) = con.execute("select count(*) from marts.kpi_reconciliation").fetchone()
         (run_id,) = con.execute("select run_id from ops.pipeline_runs order by recorded_at desc limit 1").fetchone()
     notices = []
     if settings.alerts_path.exists():
@@ -187,4 +194,4 @@ def _outcome(scenario: Scenario, logical: dt.date, settings: Settings) -> Outcom
             event = json.loads(line)
             if event["event"] == "owner_notice" and event["run_id"] == run_id:
                 notices.append(event)
-    return Outcome(scenario, logical, provenance, period, notices, pct)
+    return Outcome(scenario, logical, provenance, period, notices, pct, reconciled)

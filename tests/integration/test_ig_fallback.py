@@ -131,3 +131,20 @@ def test_the_demo_walk_prints_which_kpis_changed_provenance(walk):
     assert "feed -> manual: ND_ADHD_FIRST_CONTACT_13WK" in printed[1]
     assert "manual -> feed: ND_ADHD_FIRST_CONTACT_13WK" in printed[-1]
     assert "owner notice to ICB" in printed[2]
+
+
+def test_every_catalogue_kpi_has_a_row_for_every_month_value_or_explicit_missing(walk):
+    _, _, settings, _, _ = walk
+    catalogue = (Path(__file__).parents[2] / "dbt_project" / "seeds" / "kpi_definitions.csv").read_text()
+    codes = {line.split(",")[0] for line in catalogue.splitlines()[1:]}
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        rows, kpis, months, areas = con.execute(
+            "select count(*), count(distinct kpi_code), count(distinct period_start), count(distinct area_code) "
+            "from marts.kpi_values"
+        ).fetchone()
+        published = {code for (code,) in con.execute("select distinct kpi_code from marts.kpi_values").fetchall()}
+        missing_with_value = con.execute(
+            "select count(*) from marts.kpi_values where provenance = 'missing' and value is not null"
+        ).fetchone()[0]
+    assert published == codes and rows == kpis * months * areas
+    assert months >= 60 and missing_with_value == 0  # every month since January 2021; missing is never a zero
