@@ -58,6 +58,7 @@ class Manifest(BaseModel):
     source: str  # where it came from, without credentials
     contract_version: str
     extracted_at: str
+    as_of: str | None = None  # the pipeline run's as-of date, when a run extracted it
     mode: str  # incremental | full
     tables: list[TableBatch]
     files: list[FileBatch] = []  # file feeds: every file seen in the inbox

@@ -40,6 +40,7 @@ create table if not exists ops.loaded_files (
 create table if not exists ops.full_reconciliations (
     feed varchar, area_code varchar, batch_id varchar primary key, extracted_at timestamptz
 );
+alter table ops.full_reconciliations add column if not exists as_of date;
 """
 # dbt staging anti-joins on it, so it exists after every LA load, empty or not.
 DELETED_KEYS_DDL = """
@@ -99,8 +100,9 @@ def load_batch(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> int:
         _record_files(con, manifest)
         if any(t.keys_file for t in manifest.tables):
             con.execute(
-                "insert or replace into ops.full_reconciliations values (?, ?, ?, ?)",
-                [manifest.feed, manifest.area_code, manifest.batch_id, manifest.extracted_at],
+                "insert or replace into ops.full_reconciliations (feed, area_code, batch_id, extracted_at, as_of) "
+                "values (?, ?, ?, ?, ?)",
+                [manifest.feed, manifest.area_code, manifest.batch_id, manifest.extracted_at, manifest.as_of],
             )
         con.execute("commit")
     except BaseException:
@@ -253,14 +255,16 @@ def loaded_file_names(con: duckdb.DuckDBPyConnection, feed: str) -> dict[str, st
 
 
 def last_full_reconciliation(con: duckdb.DuckDBPyConnection, feed: str, area_code: str) -> str | None:
-    """When the latest full reconciliation of the feed and area was extracted (ISO), if ever."""
+    """The as-of date of the latest full reconciliation of the feed and area (ISO), or when it was
+    extracted for extracts made outside a pipeline run; None if there was none."""
     if not _table_exists(con, "ops", "full_reconciliations"):
         return None
-    (at,) = con.execute(
-        "select max(extracted_at) from ops.full_reconciliations where feed = ? and area_code = ?",
+    as_of, at = con.execute(
+        "select max(as_of), max(extracted_at) from ops.full_reconciliations where feed = ? and area_code = ?",
         [feed, area_code],
     ).fetchone()
-    return None if at is None else at.isoformat()
+    latest = as_of or at
+    return None if latest is None else latest.isoformat()
 
 
 def watermarks(con: duckdb.DuckDBPyConnection, feed: str, area_code: str) -> dict[str, str]:

@@ -147,7 +147,7 @@ def extract_task(source: str) -> str | None:
             return None
         key = connections.pseudonymisation_key()
         if source == "la_case_management":
-            read = _la_reader(con, settings, key, run.run_id)
+            read = _la_reader(con, settings, key, run)
         else:
             inbox = settings.inbox(source)
             if not inbox.exists() and inbox.is_relative_to(settings.data_dir):
@@ -194,7 +194,7 @@ def _notifier(context) -> Notify:
     return lambda decision, kpis: alerts.notify_owner(decision, context, kpis)
 
 
-def _la_reader(con, settings, key: bytes, run_id: str) -> Callable[[], Path]:
+def _la_reader(con, settings, key: bytes, run: SourceRun) -> Callable[[], Path]:
     from airflow.sdk import BaseHook
 
     from ingestion import load
@@ -212,9 +212,10 @@ def _la_reader(con, settings, key: bytes, run_id: str) -> Callable[[], Path]:
             area_code,
             settings.landing_dir,
             key,
-            run_id=run_id,
+            run_id=run.run_id,
             watermarks=watermarks,
             last_full_at=last_full,
+            as_of=run.as_of,
         )
 
     return read

@@ -45,15 +45,18 @@ def extract(
     mode: Literal["auto", "incremental", "full"] = "auto",
     last_full_at: str | None = None,
     full_every_days: int = 7,
+    as_of: dt.date | None = None,
 ) -> Path:
     """Land every contract table of the source at `url`; return the manifest path.
 
     `mode="auto"` runs a full reconciliation when there are no watermarks yet, or when the latest
-    one (`last_full_at`, from `load.last_full_reconciliation`) is `full_every_days` old or older.
+    one (`last_full_at`, from `load.last_full_reconciliation`) is `full_every_days` old or older,
+    counted in the pipeline's as-of dates when `as_of` is given (a catch-up of many past dates
+    within minutes still reconciles every week of data), else on the wall clock.
     """
     feed_contract = contracts.load_contract(FEED)
     watermarks = watermarks or {}
-    full = reconciliation_due(mode, bool(watermarks), last_full_at, full_every_days)
+    full = reconciliation_due(mode, bool(watermarks), last_full_at, full_every_days, as_of)
     if full:
         watermarks = {}
     batch_id = landing.batch_id_for(FEED, run_id)
@@ -91,6 +94,7 @@ def extract(
         source=_safe_url(url),
         contract_version=feed_contract.version,
         extracted_at=landing.utc_now(),
+        as_of=None if as_of is None else as_of.isoformat(),
         mode="full" if full else "incremental",
         tables=tables,
     )
@@ -103,11 +107,15 @@ def extract(
     return path
 
 
-def reconciliation_due(mode: str, has_watermarks: bool, last_full_at: str | None, every_days: int) -> bool:
+def reconciliation_due(
+    mode: str, has_watermarks: bool, last_full_at: str | None, every_days: int, as_of: dt.date | None = None
+) -> bool:
     if mode != "auto":
         return mode == "full"
     if not has_watermarks or last_full_at is None:
         return True
+    if as_of is not None:
+        return (as_of - pd.Timestamp(last_full_at).date()).days >= every_days
     last = pd.Timestamp(last_full_at)
     last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
     age = pd.Timestamp(dt.datetime.now(dt.UTC)) - last

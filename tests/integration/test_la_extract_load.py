@@ -219,3 +219,10 @@ def test_load_failing_half_way_rolls_back_and_the_retry_leaves_the_same_rows(dir
     assert con.execute("select count(*) from ops.rejected_rows").fetchone()[0] == sum(
         len(pd.read_parquet(Path(manifest).parent / t.rejects_file)) for t in batch.tables if t.rejects_file
     )
+
+
+def test_reconciliation_counts_run_dates_not_the_wall_clock_in_a_catch_up():
+    """Catch-up runs of past dates happen minutes apart: a week of as-of dates is still a week."""
+    assert extract.reconciliation_due("auto", True, "2024-01-01", 7, as_of=dt.date(2024, 1, 8))
+    assert not extract.reconciliation_due("auto", True, "2024-01-01", 7, as_of=dt.date(2024, 1, 7))
+    assert not extract.reconciliation_due("auto", True, "2024-06-01", 7, as_of=dt.date(2024, 1, 8))  # a rerun
