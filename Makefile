@@ -12,7 +12,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/seeds dbt_project/mac
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: demo test up lint install manifest docs clean
+.PHONY: demo test up lint install manifest docs clean bench
 
 demo: install manifest  ## generate sources, run the pipeline DAG once, print the KPIs
 	$(PY) -m orchestration.local demo
@@ -47,6 +47,9 @@ $(MANIFEST): $(DBT_SOURCES) .venv/.installed
 
 docs: install manifest  ## dbt docs for the marts, in dbt_project/target/index.html
 	cd dbt_project && $(DBT_ENV) ../.venv/bin/dbt docs generate --empty-catalog --quiet
+
+bench: install manifest  ## stage timings and peak memory per scale, floor, incremental run: .local/bench/pipeline.json
+	$(PY) -m bench.pipeline --scales "$${BENCH_SCALES:-lancashire,region}" --repeat "$${BENCH_REPEAT:-3}"
 
 clean:
 	rm -rf .local dbt_project/target dbt_project/logs

@@ -10,10 +10,6 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from ingestion.contract import ContractDriftError
-from ingestion.load import ChecksumMismatch
-from warehouse.quality import DataQualityError, QualityRuntimeError
-
 
 class FailureClass(StrEnum):
     TRANSIENT = "transient"
@@ -45,6 +41,12 @@ _ACCESS_DENIED_CLASSES = {"AuthenticationException", "ClientAuthenticationError"
 
 
 def classify(exc: BaseException | None) -> FailureClass:
+    # Imported here: every DAG file imports this module through the notifier, and these modules pull
+    # in pandas, pyarrow and duckdb (about 1.5 s of DAG parsing).
+    from ingestion.contract import ContractDriftError
+    from ingestion.load import ChecksumMismatch
+    from warehouse.quality import DataQualityError, QualityRuntimeError
+
     for error in _chain(exc):
         if _access_denied(error):
             return FailureClass.IG_BLOCKER

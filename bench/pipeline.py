@@ -1,0 +1,606 @@
+"""How fast and how lean the platform is, from one LA to all of England (`make bench`).
+
+    python -m bench.pipeline --scales lancashire,region,national --repeat 3
+
+For each scale the synthetic sources are generated once, then the platform's stages run with the
+functions the DAG tasks call (no Airflow scheduler in the way), each stage in its own process so its
+wall time and peak memory are its own: extract (one LA database at a time, as one DAG run per LA
+connection would), land (file intake of the ICB, manual and DfE feeds), load, `dbt build`
+(subprocess, as the DAG's single build task runs the whole project), the Soda gate and publish.
+Short scales run the pipeline `--repeat` times from an empty warehouse and report medians;
+`national` runs once. In the same run a hand-written DuckDB script (bench/floor.sql) computes the
+headline KPIs straight from the landed Parquet: the platform's end-to-end time is reported as a
+multiple of it, and its published `marts.kpi_values` must equal the floor's figures.
+
+Then, on the loaded `lancashire`, the source is regenerated one day later and the daily
+incremental run is timed against the full rebuild; last, the DAG folder parse time.
+
+Peak memory: `ru_maxrss` of the stage's process tree (the largest single process, from wait4) and
+the largest sampled sum of RSS over the tree (psutil, every 0.1 s). Figures go to stdout and
+`.local/bench/pipeline.json`, with the load average before and after each stage: the machine is
+shared, so other work running at the same time slows the figures down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+
+BENCH_DIR = REPO_ROOT / ".local" / "bench"
+FLOOR_SQL = Path(__file__).with_name("floor.sql")
+DFE_RELEASE = REPO_ROOT.parent / "shared" / "reference" / "dfe_ehcp_2025"
+AS_OF = dt.date(2026, 10, 31)
+SEED = 42
+PIPELINE_STAGES = ("extract", "land", "load", "dbt_build", "soda", "publish")
+FILE_SOURCES = ("icb_nd_pathway", "manual_returns", "dfe_ehcp_statistics")
+# KPI codes the floor recomputes; ND waiting over 13 weeks is summed over both pathways.
+FLOOR_KPIS = ("EHCP_20WK_ALL", "EHCP_DECISION_6WK", "AR_DECISION_4WK", "ND_WAITING_13WK")
+TARGETS = {"national_end_to_end_s": 300, "national_peak_mb": 4096, "floor_ratio": 3, "incremental_s": 30, "parse_s": 1}
+
+
+# --- Stages: each runs in a child process (`--stage`) ------------------------------------------------
+
+
+def workspace_env(workspace: Path) -> dict[str, str]:
+    data = workspace / "data"
+    key_path = BENCH_DIR / "pseudonymisation.key"  # a throwaway key for synthetic data only
+    if not key_path.exists():
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        key_path.write_text(secrets.token_hex(32))
+    return {
+        "SEND_DATA_DIR": str(data),
+        "SEND_INBOX_DIR": str(workspace / "drop"),
+        "SEND_DFE_RELEASE_DIR": str(DFE_RELEASE),
+        "SEND_WAREHOUSE_BUILD_PATH": str(data / "warehouse" / "build.duckdb"),
+        "SEND_PSEUDONYMISATION_KEY": key_path.read_text().strip(),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DO_NOT_TRACK": "1",
+        "SODA_CORE_TELEMETRY_ENABLED": "false",
+    }
+
+
+def source_url(workspace: Path) -> str:
+    return f"sqlite:///{workspace / 'source' / 'la_{area_code}.sqlite'}"
+
+
+def run_stage(name: str, workspace: Path, scale: str, as_of: dt.date, run_id: str) -> dict:
+    """The body of one stage, in this process. Returns counts (never row content)."""
+    import duckdb
+
+    settings = Settings.from_env()
+    key = os.environ["SEND_PSEUDONYMISATION_KEY"].encode()
+    if name == "generate":
+        from synthetic.generator import generate_all
+
+        (workspace / "source").mkdir(parents=True, exist_ok=True)
+        summary = generate_all(scale, SEED, as_of, source_url(workspace), workspace / "drop", progress=False)
+        return {"rows": sum(summary.la_rows.values()) + summary.file_rows, "la_rows": sum(summary.la_rows.values())}
+    if name == "generate_la":  # the LA databases only, as the source looks a day later
+        from synthetic.la_case_management import generate
+
+        generate(source_url(workspace), scale, SEED, as_of=as_of)
+        return {"rows": 0}
+    if name == "floor":
+        return run_floor(settings.landing_dir, as_of, workspace / "floor.parquet")
+    if name == "dbt_build":
+        return run_dbt(settings, as_of, run_id, workspace)
+    from ingestion import landing, load
+    from orchestration import feeds
+    from synthetic.scales import SCALES
+    from warehouse import ledger
+
+    settings.build_path.parent.mkdir(parents=True, exist_ok=True)
+    manifests_file = workspace / f"manifests__{run_id}.json"
+    with duckdb.connect(str(settings.build_path)) as con:
+        if name == "extract":
+            from ingestion.la_case_management import extract
+
+            run = feeds.SourceRun("la_case_management", as_of, run_id)
+            if not feeds.allowed_feeds(con, run, lambda decision, kpis: False):
+                return {"rows": 0, "blocked": True}
+            paths, rows = [], 0
+            for area_code in SCALES[scale].areas():
+                marks = load.watermarks(con, extract.FEED, area_code)
+                last_full = load.last_full_reconciliation(con, extract.FEED, area_code)
+                path = extract.extract(
+                    source_url(workspace).replace("{area_code}", area_code),
+                    area_code,
+                    settings.landing_dir,
+                    key,
+                    run_id=f"{run_id}__{area_code}",
+                    watermarks=marks,
+                    last_full_at=last_full,
+                )
+                paths.append(str(path))
+                rows += landing.read_manifest(path).rows_in
+            _add_manifests(manifests_file, paths)
+            return {"rows": rows, "batches": len(paths)}
+        if name == "land":
+            paths, rows = [], 0
+            for source in FILE_SOURCES:
+                run = feeds.SourceRun(source, as_of, run_id)
+                allowed = feeds.allowed_feeds(con, run, lambda decision, kpis: False)
+                if not allowed:
+                    continue
+                inbox = settings.inbox(source)
+                inbox.mkdir(parents=True, exist_ok=True)
+                tables = [feeds.FEED_TABLES[f] for f in allowed] if source in feeds.ig_register.SOURCE_FEEDS else None
+                path = feeds._file_feed(source).intake(
+                    inbox,
+                    settings.landing_dir,
+                    key,
+                    run_id,
+                    load.loaded_file_checksums(con, source),
+                    load.loaded_file_names(con, source),
+                    tables,
+                )
+                paths.append(str(path))
+                rows += landing.read_manifest(path).rows_in
+            _add_manifests(manifests_file, paths)
+            return {"rows": rows}
+        if name == "load":
+            rows = 0
+            for feed in ("la_case_management", *FILE_SOURCES):
+                load.ensure_raw_tables(con, feed)
+            for path in json.loads(manifests_file.read_text()) if manifests_file.exists() else []:
+                rows += load.load_batch(con, Path(path))
+            for source in ("la_case_management", *FILE_SOURCES):
+                run = feeds.SourceRun(source, as_of, run_id)
+                feeds.check_freshness(con, run, list(run.feeds), lambda decision, kpis: False)
+            return {"rows": rows}
+        if name == "soda":
+            from warehouse import quality
+
+            results = quality.gate(con, settings.soda_contracts_dir, run_id)
+            return {"rows": _raw_rows(con), "checks": len(results)}
+        if name == "publish":
+            from warehouse.publish import Targets, publish
+
+            ledger.record_run(con, run_id, as_of.isoformat(), "published", checks_run=0, checks_failed=0)
+            counts = publish(con, Targets(settings.published_path, settings.parquet_dir))
+            return {"rows": sum(counts.values()), "tables": len(counts)}
+    raise ValueError(f"unknown stage {name}")
+
+
+def _add_manifests(path: Path, paths: list[str]) -> None:
+    held = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(held + paths))
+
+
+def _raw_rows(con) -> int:
+    tables = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema like 'raw_%' and table_type = 'BASE TABLE'"
+    ).fetchall()
+    return sum(con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables)
+
+
+def run_dbt(settings: Settings, as_of: dt.date, run_id: str, workspace: Path) -> dict:
+    """`dbt build` of the whole project, as the DAG's dbt.build task runs it (here as a subprocess)."""
+    import duckdb
+
+    target = workspace / "dbt_target"  # private: other work in the checkout uses dbt_project/target
+    build = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "build",
+            "--vars",
+            json.dumps({"as_of": as_of.isoformat(), "run_id": run_id}),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(workspace / "dbt_logs"),
+            "--quiet",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        raise RuntimeError(f"dbt build failed:\n{build.stdout[-4000:]}\n{build.stderr[-2000:]}")
+    with duckdb.connect(str(settings.build_path), read_only=True) as con:
+        rows = _raw_rows(con)
+    shutil.copy(target / "run_results.json", workspace / f"run_results__{run_id}.json")
+    return {"rows": rows}
+
+
+def run_floor(landing_dir: Path, as_of: dt.date, out: Path) -> dict:
+    """bench/floor.sql over the landed Parquet, in-memory DuckDB, relative paths from the landing folder."""
+    import duckdb
+
+    script = FLOOR_SQL.read_text()
+    cwd = Path.cwd()
+    os.chdir(landing_dir)
+    try:
+        started = time.perf_counter()
+        con = duckdb.connect()
+        con.execute(f"set variable as_of = date '{as_of.isoformat()}'")
+        con.execute(script)
+        script_seconds = time.perf_counter() - started
+        con.execute(f"copy floor_kpis to '{out}' (format parquet)")
+        rows = con.execute("select sum(rows_read) from floor_inputs").fetchone()[0]
+    finally:
+        os.chdir(cwd)
+    return {"rows": int(rows or 0), "script_seconds": round(script_seconds, 3)}
+
+
+# --- Measurement: a child process per stage ---------------------------------------------------------
+
+
+def measure(name: str, workspace: Path, scale: str, as_of: dt.date, run_id: str) -> dict:
+    """Run one stage in a child process; wall time, peak RSS, load average before and after."""
+    result_path = workspace / f"stage__{name}.json"
+    result_path.unlink(missing_ok=True)
+    env = {**os.environ, **workspace_env(workspace)}
+    cmd = [sys.executable, "-m", "bench.pipeline", "--stage", name, "--workspace", str(workspace)]
+    cmd += ["--scales", scale, "--as-of", as_of.isoformat(), "--run-id", run_id, "--result", str(result_path)]
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    child = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT)
+    tree_peak = 0
+    status = usage = None
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        tree_peak = max(tree_peak, _tree_rss(child.pid))
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, not by Popen
+    if child.returncode != 0:
+        raise RuntimeError(f"stage {name} ({scale}, {run_id}) failed with exit {child.returncode}")
+    counts = json.loads(result_path.read_text())
+    rows = counts.get("rows", 0)
+    # ru_maxrss of a reaped child covers it and its reaped descendants: the largest single process (KiB).
+    return {
+        "stage": name,
+        "seconds": round(wall, 3),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_tree_rss_mb": round(max(tree_peak, usage.ru_maxrss * 1024) / 2**20, 1),
+        "rows": rows,
+        "rows_per_second": round(rows / wall) if wall and rows else None,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        **{k: v for k, v in counts.items() if k != "rows"},
+    }
+
+
+def _tree_rss(pid: int) -> int:
+    try:
+        parent = psutil.Process(pid)
+        procs = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _size_mb(path: Path) -> float:
+    if path.is_file():
+        return round(path.stat().st_size / 2**20, 1)
+    if not path.exists():
+        return 0.0
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20, 1)
+
+
+def pipeline_run(workspace: Path, scale: str, as_of: dt.date, run_id: str) -> dict:
+    stages = [measure(name, workspace, scale, as_of, run_id) for name in PIPELINE_STAGES]
+    floor = measure("floor", workspace, scale, as_of, run_id)
+    data = workspace / "data"
+    return {
+        "run_id": run_id,
+        "stages": stages,
+        "end_to_end_s": round(sum(s["seconds"] for s in stages), 3),
+        "peak_rss_mb": max(s["peak_rss_mb"] for s in stages),
+        "peak_tree_rss_mb": max(s["peak_tree_rss_mb"] for s in stages),
+        "floor": floor,
+        "kpi_check": compare_with_floor(workspace),
+        "sizes_mb": {
+            "landing": _size_mb(data / "landing"),
+            "build_warehouse": _size_mb(data / "warehouse" / "build.duckdb"),
+            "published_duckdb": _size_mb(data / "published" / "send.duckdb"),
+            "published_parquet": _size_mb(data / "published" / "parquet"),
+        },
+    }
+
+
+def compare_with_floor(workspace: Path) -> dict:
+    """The published kpi_values (feed rows, monthly numerators and denominators summed per LA and
+    calendar year) against the floor's figures: every row must match."""
+    import duckdb
+
+    published = workspace / "data" / "published" / "send.duckdb"
+    con = duckdb.connect()
+    con.execute(f"attach '{published}' as pub (read_only)")
+    # year_key: a month-end state (ND waiting) has no year; null never equals null in a join.
+    con.execute(
+        f"create table floor as select *, coalesce(year, 0) as year_key "
+        f"from read_parquet('{workspace / 'floor.parquet'}')"
+    )
+    con.execute(
+        """
+        create table platform as
+        select
+            case when kpi_code like 'ND_%_WAITING_13WK' then 'ND_WAITING_13WK' else kpi_code end as kpi_code,
+            area_code,
+            year(period_start) as year,
+            sum(numerator) as numerator,
+            sum(denominator) as denominator
+        from pub.marts.kpi_values
+        where provenance = 'feed'
+            and kpi_code in ('EHCP_20WK_ALL', 'EHCP_DECISION_6WK', 'AR_DECISION_4WK')
+        group by all
+        union all
+        -- ND waiting is a month-end state: the last month end the platform published for the LA.
+        select 'ND_WAITING_13WK', area_code, null, sum(numerator), null
+        from (
+            select * from pub.marts.kpi_values
+            where kpi_code in ('ND_ASD_WAITING_13WK', 'ND_ADHD_WAITING_13WK')
+                and provenance = 'feed'
+                and numerator is not null
+            qualify period_start = max(period_start) over (partition by area_code)
+        )
+        group by area_code
+        """
+    )
+    con.execute("alter table platform add column year_key bigint")
+    con.execute("update platform set year_key = coalesce(year, 0)")
+    mismatches = con.execute(
+        """
+        select kpi_code, area_code, year_key as year,
+            p.numerator as platform_numerator, f.numerator as floor_numerator,
+            p.denominator as platform_denominator, f.denominator as floor_denominator
+        from platform as p
+        full join floor as f using (kpi_code, area_code, year_key)
+        where p.numerator is distinct from f.numerator or p.denominator is distinct from f.denominator
+        order by all
+        """
+    ).fetchall()
+    compared = con.execute("select count(*) from floor").fetchone()[0]
+    headline = con.execute(
+        """
+        select kpi_code, year, sum(numerator), sum(denominator)
+        from floor where kpi_code != 'ND_WAITING_13WK' and year between 2023 and 2025
+        group by all order by all
+        """
+    ).fetchall()
+    return {
+        "rows_compared": compared,
+        "equal": not mismatches,
+        "mismatches": [list(map(_plain, m)) for m in mismatches[:20]],
+        "mismatch_count": len(mismatches),
+        "headline_all_areas": [
+            {"kpi": k, "year": y, "numerator": int(n), "denominator": int(d), "percent": round(100 * n / d, 1)}
+            for k, y, n, d in headline
+            if d
+        ],
+    }
+
+
+def _plain(value):
+    return value if value is None or isinstance(value, int | str) else int(value)
+
+
+def median_run(runs: list[dict]) -> dict:
+    """Per stage, the median over runs of time, and the maximum of peak memory."""
+    stages = []
+    for i, name in enumerate(PIPELINE_STAGES):
+        seconds = [r["stages"][i]["seconds"] for r in runs]
+        wall = statistics.median(seconds)
+        rows = runs[-1]["stages"][i]["rows"]
+        stages.append(
+            {
+                "stage": name,
+                "seconds": round(wall, 3),
+                "all_seconds": seconds,
+                "peak_rss_mb": max(r["stages"][i]["peak_rss_mb"] for r in runs),
+                "peak_tree_rss_mb": max(r["stages"][i]["peak_tree_rss_mb"] for r in runs),
+                "rows": rows,
+                "rows_per_second": round(rows / wall) if rows and wall else None,
+            }
+        )
+    floor = [r["floor"]["seconds"] for r in runs]
+    return {
+        "stages": stages,
+        "end_to_end_s": round(statistics.median(r["end_to_end_s"] for r in runs), 3),
+        "floor_s": round(statistics.median(floor), 3),
+        "floor_all_seconds": floor,
+    }
+
+
+def bench_scale(scale: str, repeat: int, as_of: dt.date) -> dict:
+    workspace = BENCH_DIR / scale
+    shutil.rmtree(workspace, ignore_errors=True)
+    workspace.mkdir(parents=True)
+    print(f"\n== {scale}: generating sources as of {as_of} ...", flush=True)
+    generate = measure("generate", workspace, scale, as_of, "generate")
+    print(_row(generate), flush=True)
+    runs = []
+    for n in range(1, repeat + 1):
+        shutil.rmtree(workspace / "data", ignore_errors=True)  # every run from an empty warehouse
+        run = pipeline_run(workspace, scale, as_of, f"bench__{scale}__{n}")
+        runs.append(run)
+        print(f"-- run {n}/{repeat}: end to end {run['end_to_end_s']:.1f}s, floor {run['floor']['seconds']:.1f}s")
+        for stage in [*run["stages"], run["floor"]]:
+            print(_row(stage), flush=True)
+        check = run["kpi_check"]
+        print(
+            f"   KPIs equal to the floor: {check['equal']} ({check['rows_compared']} LA x year x KPI rows"
+            + (f"; {check['mismatch_count']} differ, e.g. {check['mismatches'][:3]}" if not check["equal"] else "")
+            + ")",
+            flush=True,
+        )
+    summary = median_run(runs)
+    end_to_end = summary["end_to_end_s"]
+    loading = sum(s["seconds"] for s in summary["stages"] if s["stage"] in ("load", "dbt_build", "soda", "publish"))
+    return {
+        "scale": scale,
+        "repeat": repeat,
+        "generate": generate,
+        "runs": runs,
+        "median": summary,
+        "end_to_end_with_generation_s": round(end_to_end + generate["seconds"], 3),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "peak_tree_rss_mb": max(r["peak_tree_rss_mb"] for r in runs),
+        "ratio_to_floor": round(end_to_end / summary["floor_s"], 1),
+        "warehouse_ratio_to_floor": round(loading / summary["floor_s"], 1),
+        "kpis_equal_floor": all(r["kpi_check"]["equal"] for r in runs),
+        "sizes_mb": runs[-1]["sizes_mb"],
+    }
+
+
+def bench_incremental(full: dict, as_of: dt.date) -> dict:
+    """One day of new and changed source rows on top of the loaded lancashire, against the full rebuild."""
+    scale, workspace = full["scale"], BENCH_DIR / full["scale"]
+    next_day = as_of + dt.timedelta(days=1)
+    print(f"\n== {scale} incremental: the source regenerated as of {next_day}, then one pipeline run", flush=True)
+    regenerate = measure("generate_la", workspace, scale, next_day, "generate_la")
+    run = pipeline_run(workspace, scale, next_day, f"bench__{scale}__incremental")
+    for stage in [regenerate, *run["stages"], run["floor"]]:
+        print(_row(stage), flush=True)
+    print(f"   KPIs equal to the floor after the incremental run: {run['kpi_check']['equal']}", flush=True)
+    return {
+        "scale": scale,
+        "as_of": next_day.isoformat(),
+        "regenerate_source": regenerate,
+        "run": run,
+        "end_to_end_s": run["end_to_end_s"],
+        "full_rebuild_s": full["median"]["end_to_end_s"],
+        "ratio_to_full": round(run["end_to_end_s"] / full["median"]["end_to_end_s"], 2),
+    }
+
+
+def bench_dag_parse(repeat: int) -> dict:
+    """DagBag of dags/ in a fresh process (Airflow import included, as a dag-processor pays it) and the
+    bag fill alone, median of `repeat`."""
+    home = BENCH_DIR / "airflow"
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(BENCH_DIR / "cosmos"),
+    }
+    code = (
+        "import time, json; t0 = time.perf_counter()\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "import sys; t1 = time.perf_counter(); bag = DagBag(dag_folder=sys.argv[1]); t2 = time.perf_counter()\n"
+        "print(json.dumps({'dags': len(bag.dags), 'errors': len(bag.import_errors), "
+        "'import_airflow_s': t1 - t0, 'parse_s': t2 - t1}))"
+    )
+    cmd = [sys.executable, "-c", code, str(REPO_ROOT / "dags")]
+    results = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures["process_s"] = time.perf_counter() - started
+        results.append(figures)
+    return {
+        "dags": results[-1]["dags"],
+        "import_errors": results[-1]["errors"],
+        "parse_s": round(statistics.median(r["parse_s"] for r in results), 3),
+        "import_airflow_s": round(statistics.median(r["import_airflow_s"] for r in results), 3),
+        "process_s": round(statistics.median(r["process_s"] for r in results), 3),
+    }
+
+
+def _row(stage: dict) -> str:
+    rate = f"{stage['rows_per_second']:>10,} rows/s" if stage.get("rows_per_second") else " " * 17
+    return (
+        f"   {stage['stage']:<12} {stage['seconds']:>8.2f}s {rate}  peak {stage['peak_rss_mb']:>7.0f} MB "
+        f"(tree {stage['peak_tree_rss_mb']:>6.0f} MB)  load {stage['load_average_before'][0]:.1f}"
+        f"->{stage['load_average_after'][0]:.1f}"
+    )
+
+
+def print_summary(report: dict) -> None:
+    print("\n== summary (medians; seconds; peak = largest single process, tree = sampled sum over the stage)")
+    header = f"{'scale':<11}" + "".join(f"{s:>11}" for s in ("generate", *PIPELINE_STAGES))
+    print(header + f"{'end to end':>12}{'floor':>8}{'ratio':>7}{'peak MB':>9}{'KPIs=':>7}")
+    for result in report["scales"]:
+        stages = {s["stage"]: s["seconds"] for s in result["median"]["stages"]}
+        print(
+            f"{result['scale']:<11}{result['generate']['seconds']:>11.1f}"
+            + "".join(f"{stages[s]:>11.1f}" for s in PIPELINE_STAGES)
+            + f"{result['median']['end_to_end_s']:>12.1f}{result['median']['floor_s']:>8.2f}"
+            + f"{result['ratio_to_floor']:>6.0f}x{result['peak_tree_rss_mb']:>9.0f}{str(result['kpis_equal_floor']):>7}"
+        )
+    if report.get("incremental"):
+        inc = report["incremental"]
+        print(f"incremental {inc['scale']}: {inc['end_to_end_s']:.1f}s, full rebuild {inc['full_rebuild_s']:.1f}s")
+    if report.get("dag_parse"):
+        parse = report["dag_parse"]
+        print(
+            f"DAG folder parse: {parse['parse_s']:.2f}s ({parse['dags']} DAGs; importing Airflow "
+            f"{parse['import_airflow_s']:.2f}s more, whole process {parse['process_s']:.2f}s)"
+        )
+    print(f"load average at start {report['load_average_start']}, at end {report['load_average_end']}")
+    print("the machine is shared: other processes running meanwhile slow these figures (see load averages)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", default="lancashire,region")
+    parser.add_argument("--repeat", type=int, default=3, help="pipeline runs per scale (national: always 1)")
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF)
+    parser.add_argument("--no-incremental", action="store_true")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "pipeline.json")
+    # A child process running one stage:
+    parser.add_argument("--stage", help=argparse.SUPPRESS)
+    parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--run-id", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        counts = run_stage(args.stage, args.workspace, args.scales, args.as_of, args.run_id)
+        args.result.write_text(json.dumps(counts, default=str))
+        return
+
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    report = {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)},
+        "python": platform.python_version(),
+        "as_of": args.as_of.isoformat(),
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "scales": [],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report["dag_parse"] = bench_dag_parse(3)
+    for scale in scales:
+        result = bench_scale(scale, 1 if scale == "national" else args.repeat, args.as_of)
+        report["scales"].append(result)
+        if scale == "lancashire" and not args.no_incremental:  # on top of the lancashire just loaded
+            report["incremental"] = bench_incremental(result, args.as_of)
+        args.out.write_text(json.dumps(report, indent=2, default=str))  # partial figures survive a stop
+    report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["targets"] = TARGETS
+    report["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    args.out.write_text(json.dumps(report, indent=2, default=str))
+    print_summary(report)
+    print(f"\nwritten: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
