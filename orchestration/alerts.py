@@ -120,7 +120,11 @@ def build_alert(context) -> dict:
     ti = context["ti"]
     exception = context.get("exception")
     failure_class = classify(exception)
-    owner = ig_register.owner_of_task(ti.task_id)
+    try:
+        owner = ig_register.owner_of_task(ti.task_id)
+    except Exception:  # noqa: BLE001 - a broken register must not stop the alert about it
+        log.exception("no data owner from the IG register")
+        owner = None
     return {
         "dag_id": ti.dag_id,
         "task_id": ti.task_id,
