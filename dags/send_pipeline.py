@@ -13,9 +13,11 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 from cosmos.operators.local import DbtBuildLocalOperator
 
 from orchestration import dag_defaults, feeds
-from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_POOL, Settings
+from orchestration.settings import DBT_PRODUCTION_FLAGS, DBT_PROJECT_DIR, WAREHOUSE_POOL, Settings
 
-DBT_VARS = {"as_of": dag_defaults.AS_OF, "run_id": "{{ run_id }}"}
+# Environment, not --vars: dbt re-parses the whole project when --vars change (every run: the run id),
+# only the files that use a changed env_var() otherwise (dbt_project/macros/run_context.sql).
+DBT_ENV = {"SEND_AS_OF": dag_defaults.AS_OF, "SEND_RUN_ID": "{{ run_id }}"}
 PROFILE = ProfileConfig(
     profile_name="send", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
 )
@@ -34,7 +36,8 @@ def dbt_tasks(mode: str) -> TaskGroup:
                 project_dir=DBT_PROJECT_DIR,
                 profile_config=PROFILE,
                 invocation_mode=InvocationMode.DBT_RUNNER,
-                vars=DBT_VARS,
+                env=DBT_ENV,
+                dbt_cmd_flags=list(DBT_PRODUCTION_FLAGS),
                 pool=WAREHOUSE_POOL,
             )
         return group
@@ -47,6 +50,7 @@ def dbt_tasks(mode: str) -> TaskGroup:
             dbt_project_path=DBT_PROJECT_DIR,
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
             install_dbt_deps=False,
+            env_vars=DBT_ENV,
         ),
         profile_config=PROFILE,
         execution_config=ExecutionConfig(
@@ -61,10 +65,9 @@ def dbt_tasks(mode: str) -> TaskGroup:
             test_behavior=TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD,
         ),
         operator_args={
-            "vars": DBT_VARS,
             **({} if watcher else {"pool": WAREHOUSE_POOL}),
             # A test spanning two nodes runs in the task of the later one, once both exist.
-            "dbt_cmd_flags": ["--indirect-selection", "buildable"],
+            "dbt_cmd_flags": ["--indirect-selection", "buildable", *DBT_PRODUCTION_FLAGS],
         },
     )
     if watcher:

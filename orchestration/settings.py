@@ -14,6 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SODA_CHECKS_DIR = REPO_ROOT / "soda_checks"
 WAREHOUSE_POOL = "send_warehouse"  # one slot: the build warehouse has one writer at a time
+# dbt unit tests check model logic, not data: CI runs them (tests/integration/test_dbt_unit_tests.py),
+# production builds skip them, as dbt recommends.
+DBT_PRODUCTION_FLAGS = ("--exclude-resource-type", "unit_test")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,9 @@ def test_dbt_runs_as_one_build_task(dagbag):
     assert [t.task_id for t in dbt] == ["dbt.build"]
     build = dbt[0]
     assert build.base_cmd == ["build"] and build.pool == WAREHOUSE_POOL
-    assert set(build.vars) == {"as_of", "run_id"} and not build.select  # the whole project, tests included
+    # The whole project and its data tests; the run's date and id as environment (partial parsing holds).
+    assert set(build.env) == {"SEND_AS_OF", "SEND_RUN_ID"} and not build.vars and not build.select
+    assert build.dbt_cmd_flags == ["--exclude-resource-type", "unit_test"]
     assert build.upstream_task_ids == loads and build.downstream_task_ids == {"verify_quality"}
 
 

@@ -55,13 +55,15 @@ def built_warehouse(tmp_path_factory) -> tuple[Path, Path]:
         "DBT_PROFILES_DIR": str(DBT_PROJECT),
         "SEND_WAREHOUSE_BUILD_PATH": str(warehouse),
         "DO_NOT_TRACK": "1",
+        "SEND_AS_OF": AS_OF.isoformat(),
+        "SEND_RUN_ID": "test__1",
     }
     build = subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
             "build",
-            "--vars",
-            f'{{as_of: "{AS_OF.isoformat()}", run_id: "test__1"}}',
+            "--exclude-resource-type",
+            "unit_test",  # tests/integration/test_dbt_unit_tests.py runs them
             "--target-path",
             str(work / "target"),
             "--log-path",

@@ -30,11 +30,11 @@ select
     manual_scorecard.value::double as manual_value,
     (automated.value - manual_scorecard.value)::double as value_difference,
     (automated.numerator - manual_scorecard.numerator)::bigint as numerator_difference,
-    '{{ var("run_id") }}'::varchar as run_id
+    '{{ pipeline_run_id() }}'::varchar as run_id
 from automated
 inner join manual_scorecard
     on
         automated.kpi_code = manual_scorecard.kpi_code
         and automated.area_code = manual_scorecard.area_code
         and automated.period_start = manual_scorecard.period_start
-where automated.period_start < date '{{ var("as_of") }}'
+where automated.period_start < date '{{ as_of_date() }}'

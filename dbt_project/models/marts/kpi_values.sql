@@ -1,5 +1,5 @@
 -- The long KPI table BI tools read: one row per KPI x area x calendar month, for every complete
--- month from var('first_period') to var('as_of'). Per KPI, area and month the value comes from the
+-- month from var('first_period') to as_of_date(). Per KPI, area and month the value comes from the
 -- first source that covers it: person-level feed -> aggregate feed -> validated manual scorecard ->
 -- explicit 'missing' (null value, never a zero). Exact figures: kpi_values_public suppresses small ones.
 with catalogue as (
@@ -62,6 +62,6 @@ select
     kpi_rows.source::varchar as source,
     false as is_suppressed,
     '{{ run_started_at.isoformat() }}'::timestamptz as refreshed_at,
-    '{{ var("run_id") }}'::varchar as run_id
+    '{{ pipeline_run_id() }}'::varchar as run_id
 from kpi_rows
 inner join catalogue on kpi_rows.kpi_code = catalogue.kpi_code

@@ -1,12 +1,12 @@
 -- One row per catalogue KPI (the platform's own KPIs aside) x area x complete calendar month from
--- var('first_period') to var('as_of'): the first candidate by precedence, or an explicit 'missing'.
+-- var('first_period') to as_of_date(): the first candidate by precedence, or an explicit 'missing'.
 with catalogue as (
     select * from {{ ref('kpi_definitions') }}
     where computing_feed != 'platform'
 ),
 
 months as (
-    select unnest(range(date '{{ var("first_period") }}', date '{{ var("as_of") }}', interval 1 month)) as month_start
+    select unnest(range(date '{{ var("first_period") }}', date '{{ as_of_date() }}', interval 1 month)) as month_start
 ),
 
 periods as (
@@ -14,7 +14,7 @@ periods as (
         month_start::date as period_start,
         (month_start + interval 1 month - interval 1 day)::date as period_end
     from months
-    where month_start + interval 1 month <= date '{{ var("as_of") }}'
+    where month_start + interval 1 month <= date '{{ as_of_date() }}'
 ),
 
 -- The areas the platform serves: those with an LA case-management feed.

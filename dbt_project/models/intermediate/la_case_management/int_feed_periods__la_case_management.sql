@@ -18,6 +18,6 @@ select
 from firsts
 cross join
     unnest(
-        range(firsts.first_period_start, date '{{ var("as_of") }}', interval 1 month)
+        range(firsts.first_period_start, date '{{ as_of_date() }}', interval 1 month)
     ) as months (period_start)
-where months.period_start + interval 1 month <= date '{{ var("as_of") }}'
+where months.period_start + interval 1 month <= date '{{ as_of_date() }}'

@@ -26,7 +26,7 @@ select
     spans.ceased_reason::varchar as ceased_reason,
     spans.transfer_la_code::varchar as transfer_la_code,
     spans.last_review_date::date as last_review_date,
-    (spans.ceased_date is null or spans.ceased_date > date '{{ var("as_of") }}')::boolean as is_active_at_as_of,
+    (spans.ceased_date is null or spans.ceased_date > date '{{ as_of_date() }}')::boolean as is_active_at_as_of,
     primary_needs.need_type::varchar as primary_need_type,
     main_settings.setting_group::varchar as main_setting_group
 from spans

@@ -14,7 +14,7 @@ with landed as (
 current_files as (
     select *
     from landed
-    where snapshot_month + interval 1 month <= date '{{ var("as_of") }}' + interval 1 day
+    where snapshot_month + interval 1 month <= date '{{ as_of_date() }}' + interval 1 day
     qualify _file_version = max(_file_version) over (partition by provider_ods_code, snapshot_month)
 )
 

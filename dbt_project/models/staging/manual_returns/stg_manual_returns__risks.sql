@@ -25,7 +25,7 @@ select
     _source_file as source_file
 from landed
 -- Months ending after the run's as-of date are left out, so a backfill sees what was known then.
-where period_start + interval 1 month <= date '{{ var("as_of") }}' + interval 1 day
+where period_start + interval 1 month <= date '{{ as_of_date() }}' + interval 1 day
 qualify row_number() over (
     partition by period_start, trim(risk_id) order by _file_version desc, _source_row desc
 ) = 1

@@ -26,7 +26,7 @@ select
     _source_file as source_file
 from waves
 -- Waves closing in a month that ends after the run's as-of date are left out (backfills).
-where period_start is null or period_start + interval 1 month <= date '{{ var("as_of") }}' + interval 1 day
+where period_start is null or period_start + interval 1 month <= date '{{ as_of_date() }}' + interval 1 day
 qualify row_number() over (
     partition by upper(trim(wave)), upper(trim(area_code)), upper(trim(respondent_group)), upper(trim(question_code))
     order by _file_version desc, _source_row desc
