@@ -1,10 +1,12 @@
--- A table, not a view: month-end states fan out plans x months and feed several tests and marts.
-{{ config(materialized='table') }}
-
 -- Every plan in force on the last day of each month the feed covers, with what the month-end KPIs
 -- need: the young person's school year and age then (from the birth month, see the macros), the
 -- latest annual review held by then and whether it covered PfA, and (academic age 16-17, school
 -- years 12-13) the latest post-16 activity confirmed by then.
+--
+-- Shaped for size (40 M rows at national scale): each plan span is first cut where a review is held,
+-- so one range join fans the pieces out to month ends with their latest review already attached.
+-- Joining every month end to every earlier review and keeping the newest took 199 s of a 330 s
+-- national build; a per-row as-of join spilled its 40 M wide rows to disk.
 with spans as (
     select * from {{ ref('int_ehcp_plan_spans') }}
 ),
@@ -25,76 +27,118 @@ month_ends as (
     from {{ ref('int_feed_periods__la_case_management') }}
 ),
 
+-- The newest review per plan and day (ties to the higher id), plus a "no review yet" point before
+-- any date for every plan, so each plan's timeline is covered from the start.
+review_points as (
+    select
+        area_code,
+        active_plan_id,
+        meeting_date,
+        review_id,
+        pfa_covered
+    from reviews
+    where meeting_date is not null and active_plan_id is not null
+    qualify
+        row_number() over (
+            partition by area_code, active_plan_id, meeting_date order by review_id desc
+        ) = 1
+
+    union all
+
+    select distinct
+        area_code,
+        active_plan_id,
+        date '0001-01-01' as meeting_date,
+        null as review_id,
+        null as pfa_covered
+    from spans
+),
+
+-- From one meeting to the next, the latest review is the same.
+review_intervals as (
+    select
+        area_code,
+        active_plan_id,
+        review_id,
+        pfa_covered,
+        meeting_date as valid_from,
+        lead(meeting_date) over (partition by area_code, active_plan_id order by meeting_date) as valid_to
+    from review_points
+),
+
+plan_pieces as (
+    select
+        spans.area_code,
+        spans.named_plan_id,
+        spans.active_plan_id,
+        spans.person_key,
+        spans.birth_month,
+        greatest(spans.start_date, intervals.valid_from) as piece_start,
+        spans.ceased_date,
+        intervals.valid_to,
+        intervals.review_id,
+        intervals.pfa_covered
+    from spans
+    inner join review_intervals as intervals
+        on
+            spans.area_code = intervals.area_code
+            and spans.active_plan_id is not distinct from intervals.active_plan_id
+    where
+        (spans.ceased_date is null or intervals.valid_from < spans.ceased_date)
+        and (intervals.valid_to is null or intervals.valid_to > spans.start_date)
+),
+
 in_force as (
     select
         month_ends.area_code,
         month_ends.period_start,
         month_ends.period_end,
-        spans.named_plan_id,
-        spans.active_plan_id,
-        spans.person_key,
-        spans.birth_month,
-        {{ la_case_management_school_year('spans.birth_month', 'month_ends.period_end') }} as school_year,
-        {{ la_case_management_age_at_month_end('spans.birth_month', 'month_ends.period_start') }} as age
+        pieces.named_plan_id,
+        pieces.active_plan_id,
+        pieces.person_key,
+        pieces.birth_month,
+        {{ la_case_management_school_year('pieces.birth_month', 'month_ends.period_end') }} as school_year,
+        {{ la_case_management_age_at_month_end('pieces.birth_month', 'month_ends.period_start') }} as age,
+        pieces.review_id as latest_review_id,
+        pieces.pfa_covered as latest_review_pfa_covered
     from month_ends
-    inner join spans
+    inner join plan_pieces as pieces
         on
-            month_ends.area_code = spans.area_code
-            and month_ends.period_end >= spans.start_date
-            and (spans.ceased_date is null or month_ends.period_end < spans.ceased_date)
+            month_ends.area_code = pieces.area_code
+            and month_ends.period_end >= pieces.piece_start
+            and (pieces.ceased_date is null or month_ends.period_end < pieces.ceased_date)
+            and (pieces.valid_to is null or month_ends.period_end < pieces.valid_to)
 ),
 
-latest_reviews as (
+-- The newest activity per person and day (ties to the higher id): the as-of join is deterministic.
+activity_points as (
     select
-        in_force.area_code,
-        in_force.period_start,
-        in_force.named_plan_id,
-        reviews.review_id as latest_review_id,
-        reviews.pfa_covered as latest_review_pfa_covered
-    from in_force
-    inner join reviews
-        on
-            in_force.area_code = reviews.area_code
-            and in_force.active_plan_id = reviews.active_plan_id
-            and in_force.period_end >= reviews.meeting_date
+        area_code,
+        person_key,
+        activity_date,
+        activity_status
+    from activities
     qualify row_number() over (
-        partition by in_force.area_code, in_force.period_start, in_force.named_plan_id
-        order by reviews.meeting_date desc, reviews.review_id desc
-    ) = 1
-),
-
-latest_activities as (
-    select
-        in_force.area_code,
-        in_force.period_start,
-        in_force.named_plan_id,
-        activities.activity_status as latest_activity_status
-    from in_force
-    inner join activities
-        on
-            in_force.area_code = activities.area_code
-            and in_force.person_key = activities.person_key
-            and in_force.period_end >= activities.activity_date
-    where in_force.school_year between 12 and 13
-    qualify row_number() over (
-        partition by in_force.area_code, in_force.period_start, in_force.named_plan_id
-        order by activities.activity_date desc, activities.activity_id desc
+        partition by area_code, person_key, activity_date order by activity_id desc
     ) = 1
 )
 
+-- Post-16 activity matters in school years 12-13 only (one row in ten): only those rows look it up.
+select
+    *,
+    null::varchar as latest_activity_status
+from in_force
+where not coalesce(school_year between 12 and 13, false)
+
+union all
+
 select
     in_force.*,
-    latest_reviews.latest_review_id,
-    latest_reviews.latest_review_pfa_covered,
-    latest_activities.latest_activity_status
+    activity_points.activity_status as latest_activity_status
 from in_force
-left join latest_reviews
+asof left join activity_points
     on
-        in_force.area_code = latest_reviews.area_code
-        and in_force.period_start = latest_reviews.period_start
-        and in_force.named_plan_id = latest_reviews.named_plan_id
-left join latest_activities
-    on
-        in_force.area_code = latest_activities.area_code
-        and in_force.period_start = latest_activities.period_start
-        and in_force.named_plan_id = latest_activities.named_plan_id
+        in_force.area_code = activity_points.area_code
+        and in_force.person_key = activity_points.person_key
+        and in_force.period_end >= activity_points.activity_date
+where in_force.school_year between 12 and 13
