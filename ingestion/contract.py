@@ -11,8 +11,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from pydantic import BaseModel, ConfigDict
 
@@ -96,6 +98,7 @@ def check_columns(source: str, table: Table, present: list[str]) -> list[str]:
 class Validated:
     rows: pd.DataFrame  # rows that passed, identifiers still raw (pseudonymise next)
     rejects: pd.DataFrame  # one row per problem: source, row_number, record_key, field, reason, action
+    record_keys: pd.Series  # record key of each row that passed (aligned with rows)
 
 
 _DATE_FORMAT_NAMES = {"%Y-%m-%d": "YYYY-MM-DD", "%d/%m/%Y": "DD/MM/YYYY"}
@@ -103,11 +106,26 @@ _DATE_FORMAT_NAMES = {"%Y-%m-%d": "YYYY-MM-DD", "%d/%m/%Y": "DD/MM/YYYY"}
 
 def _parse_dates(text: pd.Series, formats: list[str] | None) -> pd.Series:
     if formats is None:
-        return pd.to_datetime(text, errors="coerce", format="ISO8601")
+        # Offsets are turned into UTC wall time row by row, so rows with and without one (or files
+        # validated together) parse alike instead of failing on mixed time zones.
+        return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
     value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     for fmt in formats:
         value = value.fillna(pd.to_datetime(text, errors="coerce", format=fmt))
     return value
+
+
+_PLAIN_INTEGER = r"^-?[0-9]{1,18}$"  # always fits an int64
+
+
+def _to_number(text: pd.Series) -> pd.Series:
+    """`pd.to_numeric(text, errors="coerce")`; a column of plain integers (most counts) is cast by
+    Arrow, where pandas would parse value by value to the same Int64."""
+    values = pa.array(text.array)
+    if pc.all(pc.match_substring_regex(values, _PLAIN_INTEGER)).as_py() is True:  # None: no value at all
+        number = pc.cast(values, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        return pd.Series(number.array, index=text.index, name=text.name)
+    return pd.to_numeric(text, errors="coerce")
 
 
 def _is_personal(col: Column) -> bool:
@@ -122,11 +140,11 @@ class _Shown:
     def __init__(self, text: pd.Series, hide: bool):
         self.text, self.hide = text, hide
 
-    def after(self, reason: str, mask: pd.Series) -> pd.Series:
-        out = pd.Series(reason, index=self.text.index, dtype="string")
-        if not self.hide and mask.any():
-            out[mask] = reason + ": '" + self.text[mask].fillna("") + "'"
-        return out
+    def after(self, reason: str, mask: pd.Series, then: str = "") -> str | np.ndarray:
+        """The reason for each row of `mask` (built for those rows only: most columns have none)."""
+        if self.hide or not mask.any():
+            return reason + then
+        return (reason + ": '" + self.text[mask].fillna("") + "'" + then).to_numpy()
 
 
 def validate(
@@ -161,7 +179,8 @@ def validate(
     rejected = pd.Series(False, index=frame.index)
     out = pd.DataFrame(index=frame.index)
 
-    def note(mask: pd.Series, field: str, reason: str | pd.Series, action: str = "rejected") -> None:
+    def note(mask: pd.Series, field: str, reason: str | np.ndarray, action: str = "rejected") -> None:
+        """`reason`: one for every row of `mask`, or one per row of it."""
         nonlocal rejected
         if not mask.any():
             return
@@ -172,7 +191,7 @@ def validate(
                     "row_number": numbers[mask.to_numpy()],
                     "record_key": record_keys[mask].to_numpy(),
                     "field": field,
-                    "reason": reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason,
+                    "reason": reason,
                     "action": action,
                 }
             )
@@ -198,13 +217,14 @@ def validate(
             reason = f"not a valid {col.type} (expected {expected})"
             note(bad, name, reason if date_formats is None else shown.after(reason, bad))
         elif col.type in ("integer", "number"):
-            value = pd.to_numeric(text, errors="coerce")
+            value = _to_number(text)
             bad = present & value.isna()
             note(bad, name, shown.after(f"not a valid {col.type}", bad))
             if col.type == "integer":
                 fractional = value.notna() & (value != value.round())
                 note(fractional, name, shown.after("not a whole number", fractional))
-                value = value.mask(fractional)
+                if fractional.any():
+                    value = value.mask(fractional)
         elif col.type == "boolean":
             value = text.str.lower().map({"1": True, "0": False, "true": True, "false": False, "y": True, "n": False})
             bad = present & value.isna()
@@ -214,12 +234,13 @@ def validate(
             if col.allowed is not None:
                 value = value.str.upper()
                 bad = present & ~value.isin(col.allowed)
-                note(bad, name, "unknown code '" + value.fillna("") + f"' (allowed: {', '.join(col.allowed)})")
+                allowed = f"' (allowed: {', '.join(col.allowed)})"
+                note(bad, name, ("unknown code '" + value[bad] + allowed).to_numpy())
             elif col.pattern is not None and rule_action is not None:
                 bad = present & ~text.fillna("").str.fullmatch(col.pattern)
                 action = "rejected" if col.required else rule_action
-                note(bad, name, shown.after("not in the expected form", bad) + f" (expected {col.pattern})", action)
-                if action == "blanked":
+                note(bad, name, shown.after("not in the expected form", bad, f" (expected {col.pattern})"), action)
+                if action == "blanked" and bad.any():
                     value = value.mask(bad)
         has_range = col.minimum is not None or col.maximum is not None
         if col.type in ("integer", "number") and has_range and rule_action is not None:
@@ -232,23 +253,20 @@ def validate(
                 if limit is None:
                     continue
                 bad = beyond.fillna(False).astype(bool)
-                shown_number = pd.Series("", index=number.index, dtype="string")
-                if bad.any():
-                    shown_number[bad] = [f"{v:g}" for v in number[bad]]
-                note(bad, name, shown_number + f" is {word} {limit:g}", action)
-                if action == "blanked":
+                note(bad, name, np.array([f"{v:g} is {word} {limit:g}" for v in number[bad]], dtype=object), action)
+                if action == "blanked" and bad.any():
                     value = value.mask(bad)
         if col.identifier is not None:
             is_valid = identifiers.VALIDATORS[col.identifier]
-            valid = pd.Series(
-                [v is not None and is_valid(v) for v in value.astype(object).where(present, None)],
-                index=value.index,
-            )
+            candidates = value.astype(object).where(present, None)
+            verdicts = {v: is_valid(v) for v in set(candidates) if v is not None}  # a child recurs across files
+            valid = pd.Series([v is not None and verdicts[v] for v in candidates], index=value.index)
             bad = present & ~valid
             # The reason never repeats the raw identifier.
             action = "rejected" if col.required else "blanked"
             note(bad, name, f"invalid {col.identifier.replace('_', ' ')}", action)
-            value = value.mask(bad)
+            if bad.any():
+                value = value.mask(bad)
         if col.required:
             note(~present, name, "missing mandatory field")
         out[name] = value
@@ -264,7 +282,11 @@ def validate(
             note(late, name, f"date after {flag_dates_after:%Y-%m-%d}: a typing slip or a placeholder?", "flagged")
 
     rejects = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
-    return Validated(rows=out[~rejected].reset_index(drop=True), rejects=rejects)
+    return Validated(
+        rows=out[~rejected].reset_index(drop=True),
+        rejects=rejects,
+        record_keys=record_keys[~rejected].reset_index(drop=True),
+    )
 
 
 def record_keys_of(table: Table, frame: pd.DataFrame, pseudonym_key: bytes | None, scope: str = "") -> pd.Series:
@@ -302,9 +324,9 @@ def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> p
         if col.identifier is not None:
             id_scope = scope if col.identifier == "la_person_id" else ""
             raw = frame.pop(name).astype(object).where(lambda s: s.notna(), None)
-            frame[f"{name}_hash"] = [
-                None if v is None else identifiers.pseudonymise(key, col.identifier, v, id_scope) for v in raw
-            ]
+            # Each distinct identifier hashed once: a child recurs in every monthly snapshot.
+            hashes = {v: identifiers.pseudonymise(key, col.identifier, v, id_scope) for v in set(raw) if v is not None}
+            frame[f"{name}_hash"] = [hashes.get(v) for v in raw]
         elif col.reduce_to == "month":
             frame[name] = frame[name].dt.to_period("M").dt.to_timestamp()
         elif col.reduce_to == "district":

@@ -94,9 +94,20 @@ def load_batch(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> int:
         con.execute(f"create schema if not exists {schema}")
         if manifest.feed == "la_case_management":
             con.execute(DELETED_KEYS_DDL)
-        con.execute("delete from ops.rejected_rows where batch_id = ?", [manifest.batch_id])
+        # Full-table scans are skipped where they cannot find anything (they dominate a national first
+        # load): rows of this batch exist only if it was loaded before, and keys deleted at source
+        # only if an earlier batch of the area was loaded.
+        reload = _count(con, "select count(*) from ops.loaded_batches where batch_id = ?", [manifest.batch_id]) > 0
+        earlier = _count(
+            con,
+            "select count(*) from ops.loaded_batches where feed = ? and area_code is not distinct from ? "
+            "and batch_id != ?",
+            [manifest.feed, manifest.area_code, manifest.batch_id],
+        )
+        if reload:
+            con.execute("delete from ops.rejected_rows where batch_id = ?", [manifest.batch_id])
         for table in manifest.tables:
-            _load_table(con, schema, manifest, batch_dir, table)
+            _load_table(con, schema, manifest, batch_dir, table, reload=reload, earlier_batches=earlier > 0)
         _record_files(con, manifest)
         if any(t.keys_file for t in manifest.tables):
             con.execute(
@@ -111,7 +122,11 @@ def load_batch(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> int:
     return sum(t.rows_loaded for t in manifest.tables)
 
 
-def _load_table(con, schema: str, manifest: landing.Manifest, batch_dir: Path, table: landing.TableBatch) -> None:
+def _count(con, sql: str, params: list) -> int:
+    return con.execute(sql, params).fetchone()[0]
+
+
+def _load_table(con, schema, manifest, batch_dir: Path, table: landing.TableBatch, *, reload, earlier_batches) -> None:
     target = f"{schema}.{table.table}"
     params = {"batch": manifest.batch_id}
     if table.file:
@@ -120,12 +135,13 @@ def _load_table(con, schema: str, manifest: landing.Manifest, batch_dir: Path, t
             f"create table if not exists {target} as "
             f"select *, ''::varchar as _batch_id, now() as _loaded_at from {source} limit 0"
         )
-        con.execute(f"delete from {target} where _batch_id = $batch", params)
+        if reload:
+            con.execute(f"delete from {target} where _batch_id = $batch", params)
         con.execute(
             f"insert into {target} by name select *, $batch as _batch_id, now() as _loaded_at from {source}",
             params,
         )
-    if table.keys_file:
+    if table.keys_file and earlier_batches:
         _record_deleted_keys(con, schema, manifest, batch_dir, table)
     if table.rejects_file:
         con.execute(

@@ -124,3 +124,33 @@ def test_record_key_made_of_an_identifier_is_hashed_or_left_blank():
     keyed = contracts.validate("t", PERSON, frame, pseudonym_key=b"k" * 32, scope="E1")
     assert keyed.rejects["record_key"].str.len().tolist() == [32]
     assert "P1000001" not in keyed.rejects.to_csv()
+
+
+def test_timestamps_with_and_without_an_offset_parse_together_as_utc():
+    frame = pd.DataFrame(
+        [
+            _requests(last_modified_at="2024-02-01 10:00:00"),
+            _requests(ehcr_ehcp_request_id="R2", last_modified_at="2024-02-01T10:00:00Z"),
+            _requests(ehcr_ehcp_request_id="R3", last_modified_at="2024-07-01T10:00:00+01:00"),
+            _requests(ehcr_ehcp_request_id="R4", last_modified_at="2024-07-01T25:00:00"),
+        ]
+    )
+    checked = contracts.validate("t", REQUESTS, frame)
+    assert checked.rows["last_modified_at"].tolist() == [
+        pd.Timestamp("2024-02-01 10:00"),
+        pd.Timestamp("2024-02-01 10:00"),
+        pd.Timestamp("2024-07-01 09:00"),
+    ]
+    assert checked.rejects[["record_key", "reason"]].values.tolist() == [
+        ["R4", "not a valid timestamp (expected ISO 8601)"]
+    ]
+    assert checked.record_keys.tolist() == ["R1", "R2", "R3"]  # of the rows that passed
+
+
+def test_whole_numbers_and_decimals_read_the_same_way_in_any_mix():
+    frame = pd.DataFrame([_scorecard(numerator=n) for n in ("12", "-3", "007", "12.0", "1e2", "x", None)])
+    mixed = contracts.validate("t", SCORECARD, frame, date_formats=["%d/%m/%Y"])
+    whole = contracts.validate("t", SCORECARD, frame.iloc[:3], date_formats=["%d/%m/%Y"])
+    assert mixed.rows["numerator"].tolist()[:3] == whole.rows["numerator"].tolist() == [12, -3, 7]
+    assert mixed.rows["numerator"].tolist()[3:5] == [12, 100]
+    assert mixed.rejects["reason"].tolist() == ["not a valid number: 'x'"]

@@ -211,3 +211,42 @@ def test_referral_rules_reject_blank_or_flag_with_reasons_and_hash_identifiers(t
     assert len(landed[0][1]) == 32 and landed[1][1] is None
     assert landed[0][2:] == (dt.date(2015, 6, 1), "PR1", "ASD")
     assert "9434765919" not in path.parent.joinpath("nd_referrals.parquet").read_bytes().decode("latin-1")
+
+
+def test_files_validated_together_land_as_they_would_one_by_one(tmp_path, key, monkeypatch):
+    inbox = tmp_path / "inbox"
+    _csv(inbox / "RW5_ND_WAITLIST_202601.csv", WAITING, ROWS)
+    resent = [[v.replace("2026-10-31", "2026-01-31") for v in r] for r in (ROWS[1], ROWS[0])]
+    _csv(inbox / "RW5_ND_WAITLIST_202601_v2.csv", WAITING, resent)  # the same keys, in another file
+    _csv(inbox / "RW5_ND_WAITLIST_202602.csv", WAITING, [ROWS[0], [*ROWS[1][:6], "four", "1"], ROWS[0]])
+    _csv(inbox / "RW5_ND_WAITLIST_202603.csv", WAITING[:-1], [r[:-1] for r in ROWS])  # quarantined in between
+    _csv(inbox / "RW5_ND_WAITLIST_202604.csv", WAITING, [[*ROWS[0][:6], "1", "3"], ROWS[1]])
+
+    def land(group_rows: int, run_id: str):
+        monkeypatch.setattr(files, "GROUP_ROWS", group_rows)
+        manifest, path = _intake(inbox, tmp_path, key, run_id=run_id)
+        rows = pd.read_parquet(path.parent / "nd_waiting_list.parquet")
+        return manifest, rows, pd.read_parquet(path.parent / "nd_waiting_list.rejects.parquet")
+
+    one_by_one = land(1, "run-1")
+    together = land(10_000, "run-2")
+    pd.testing.assert_frame_equal(together[1], one_by_one[1])
+    pd.testing.assert_frame_equal(together[2], one_by_one[2])
+    counts = [
+        [(f.name, f.status, f.rows_in, f.rows_loaded, f.rows_rejected) for f in m.files]
+        for m in (together[0], one_by_one[0])
+    ]
+    assert counts[0] == counts[1]
+    rows, rejects = together[1], together[2]
+    assert rows.groupby("_source_file").size().to_dict() == {
+        "RW5_ND_WAITLIST_202601.csv": 2,
+        "RW5_ND_WAITLIST_202601_v2.csv": 2,  # a key repeated in another file is no duplicate
+        "RW5_ND_WAITLIST_202602.csv": 1,
+        "RW5_ND_WAITLIST_202604.csv": 1,
+    }
+    assert rejects[["source", "row_number", "field", "reason", "action"]].values.tolist() == [
+        ["RW5_ND_WAITLIST_202602.csv", 3, "waiting", "not a valid integer: 'four'", "rejected"],
+        ["RW5_ND_WAITLIST_202602.csv", 4, ", ".join(WAITING[:6]), "exact duplicate of row 2", "rejected"],
+        ["RW5_ND_WAITLIST_202603.csv", 1, "with_support", "columns missing or renamed: with_support", "quarantined"],
+        ["RW5_ND_WAITLIST_202604.csv", 2, "with_support", "more children with support than waiting", "rejected"],
+    ]
