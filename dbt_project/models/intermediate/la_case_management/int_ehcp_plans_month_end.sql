@@ -6,7 +6,8 @@
 -- Shaped for size (40 M rows at national scale): each plan span is first cut where a review is held,
 -- so one range join fans the pieces out to month ends with their latest review already attached.
 -- Joining every month end to every earlier review and keeping the newest took 199 s of a 330 s
--- national build; a per-row as-of join spilled its 40 M wide rows to disk.
+-- national build; a per-row as-of join spilled its 40 M wide rows to disk. Activities likewise are
+-- intervals from one to the next.
 with spans as (
     select * from {{ ref('int_ehcp_plan_spans') }}
 ),
@@ -110,7 +111,7 @@ in_force as (
             and (pieces.valid_to is null or month_ends.period_end < pieces.valid_to)
 ),
 
--- The newest activity per person and day (ties to the higher id): the as-of join is deterministic.
+-- The newest activity per person and day (ties to the higher id), valid until the next one.
 activity_points as (
     select
         area_code,
@@ -118,12 +119,25 @@ activity_points as (
         activity_date,
         activity_status
     from activities
+    where activity_date is not null
     qualify row_number() over (
         partition by area_code, person_key, activity_date order by activity_id desc
     ) = 1
+),
+
+activity_intervals as (
+    select
+        area_code,
+        person_key,
+        activity_status,
+        activity_date as valid_from,
+        lead(activity_date) over (partition by area_code, person_key order by activity_date) as valid_to
+    from activity_points
 )
 
 -- Post-16 activity matters in school years 12-13 only (one row in ten): only those rows look it up.
+-- (An equi-join on the person with a range condition: DuckDB planned an as-of join here as a nested
+-- loop at lancashire size, 8 s.)
 select
     *,
     null::varchar as latest_activity_status
@@ -134,11 +148,12 @@ union all
 
 select
     in_force.*,
-    activity_points.activity_status as latest_activity_status
+    activities.activity_status as latest_activity_status
 from in_force
-asof left join activity_points
+left join activity_intervals as activities
     on
-        in_force.area_code = activity_points.area_code
-        and in_force.person_key = activity_points.person_key
-        and in_force.period_end >= activity_points.activity_date
+        in_force.area_code = activities.area_code
+        and in_force.person_key = activities.person_key
+        and in_force.period_end >= activities.valid_from
+        and (activities.valid_to is null or in_force.period_end < activities.valid_to)
 where in_force.school_year between 12 and 13
