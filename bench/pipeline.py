@@ -461,8 +461,10 @@ def bench_scale(scale: str, repeat: int, as_of: dt.date, keep_sources: bool = Fa
         generate = held["generate"]
         print(f"\n== {scale}: reusing the sources generated as of {as_of} (in {generate['seconds']:.0f}s)")
         for child in workspace.iterdir():
-            if child.name not in ("source", "drop", marker.name):
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+            if child.is_dir() and child.name not in ("source", "drop"):
+                shutil.rmtree(child)
+            elif child.is_file() and child != marker:
+                child.unlink()
     else:
         shutil.rmtree(workspace, ignore_errors=True)
         workspace.mkdir(parents=True)

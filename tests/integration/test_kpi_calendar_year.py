@@ -16,10 +16,7 @@ orphans). Codes are trimmed and upper-cased as the contract's validation does.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -28,10 +25,10 @@ import pytest
 
 from ingestion import load
 from ingestion.la_case_management import extract
+from orchestration.settings import DBT_PRODUCTION_FLAGS
 from synthetic.la_case_management import generate
+from tests.dbt_cli import dbt_build
 
-REPO = Path(__file__).resolve().parents[2]
-DBT_PROJECT = REPO / "dbt_project"
 AREA = "E10000017"
 AS_OF = dt.date(2026, 10, 31)
 YEARS = (2023, 2024, 2025)
@@ -49,31 +46,9 @@ def built_warehouse(tmp_path_factory) -> tuple[Path, Path]:
         for feed in ("icb_nd_pathway", "manual_returns", "dfe_ehcp_statistics"):
             load.ensure_raw_tables(con, feed)  # the other feeds delivered nothing here
 
-    # A subprocess, not dbtRunner: dbt-duckdb would keep the warehouse open in this process.
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(DBT_PROJECT),
-        "SEND_WAREHOUSE_BUILD_PATH": str(warehouse),
-        "DO_NOT_TRACK": "1",
-        "SEND_AS_OF": AS_OF.isoformat(),
-        "SEND_RUN_ID": "test__1",
-    }
-    build = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--exclude-resource-type",
-            "unit_test",  # tests/integration/test_dbt_unit_tests.py runs them
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ],
-        cwd=DBT_PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    # Unit tests are left to tests/integration/test_dbt_unit_tests.py, as in production builds.
+    build = dbt_build(
+        warehouse, work, *DBT_PRODUCTION_FLAGS, env={"SEND_AS_OF": AS_OF.isoformat(), "SEND_RUN_ID": "test__1"}
     )
     assert build.returncode == 0, build.stdout[-5000:]
     return source, warehouse
