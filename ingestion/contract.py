@@ -6,6 +6,8 @@ codes and whether it is a personal identifier. Columns are matched by name, neve
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +20,7 @@ import pyarrow.compute as pc
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from ingestion import identifiers
+from ingestion import identifiers, privacy
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
 REJECT_COLUMNS = ["source", "row_number", "record_key", "field", "reason", "action"]
@@ -37,6 +39,12 @@ class Column(BaseModel):
     minimum: float | None = None
     maximum: float | None = None
     not_before: str | None = None  # a date column of the same row this date cannot precede (flagged)
+    earliest: dt.date | None = None  # dates before it are impossible here (a placeholder, a slip)
+    # Files named with a period: a date more than this many months after the period's end is a slip.
+    not_after_period_months: int | None = None
+    max_length: int | None = None  # characters; default by type (TEXT_LIMITS)
+    free_text: bool = False  # typed by people: screened for identifiers that do not belong in it
+    multiline: bool = False  # CSV: a line break inside the quoted cell is expected
 
 
 class FileRules(BaseModel):
@@ -58,10 +66,20 @@ class FileRules(BaseModel):
     description: str = ""
 
 
+class Completeness(BaseModel):
+    """Every combination of the allowed codes of `every` is sent for each group of `within`."""
+
+    model_config = ConfigDict(extra="forbid")
+    within: list[str]
+    every: list[str]
+    description: str = ""
+
+
 class Table(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str = ""
     primary_key: list[str]
+    complete: Completeness | None = None
     change_timestamp: str | None = None
     columns: dict[str, Column]
     foreign_keys: dict[str, str] = {}  # column -> "table.column" it refers to
@@ -102,13 +120,25 @@ class Validated:
 
 
 _DATE_FORMAT_NAMES = {"%Y-%m-%d": "YYYY-MM-DD", "%d/%m/%Y": "DD/MM/YYYY"}
+UK = "Europe/London"  # the platform's calendar: a timestamp with an offset lands as UK wall time
+# Characters a value of each type may have: beyond it the cell is not what the field holds (a pasted
+# document, a runaway quote). A contract column may set its own `max_length`.
+TEXT_LIMITS = {"string": 500, "date": 40, "timestamp": 40, "integer": 40, "number": 40, "boolean": 10}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LARGEST_WHOLE = 2**53  # a whole number beyond it loses digits wherever it becomes a float
+_OFFSET = r"(?:[zZ]|[+-][0-9]{2}:?[0-9]{2})$"
 
 
 def _parse_dates(text: pd.Series, formats: list[str] | None) -> pd.Series:
     if formats is None:
-        # Offsets are turned into UTC wall time row by row, so rows with and without one (or files
-        # validated together) parse alike instead of failing on mixed time zones.
-        return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
+        # Values with an offset become UK wall time; values without one are UK wall time already. Each
+        # is parsed apart, so rows with and without one (or files validated together) parse alike.
+        offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+        value = pd.to_datetime(text.mask(offset), errors="coerce", format="ISO8601")
+        if offset.any():
+            aware = pd.to_datetime(text.where(offset), errors="coerce", format="ISO8601", utc=True)
+            value = value.fillna(aware.dt.tz_convert(UK).dt.tz_localize(None).astype(value.dtype))
+        return value
     value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     for fmt in formats:
         value = value.fillna(pd.to_datetime(text, errors="coerce", format=fmt))
@@ -134,8 +164,9 @@ def _is_personal(col: Column) -> bool:
 
 
 class _Shown:
-    """The offending value quoted after a reason, worked out only for rows that have a problem;
-    never for personal columns (identifiers, dates of birth, postcodes)."""
+    """The offending value after a reason, worked out only for rows that have a problem: by its shape
+    (privacy.describe), never as written, and not at all for personal columns (identifiers, dates of
+    birth, postcodes)."""
 
     def __init__(self, text: pd.Series, hide: bool):
         self.text, self.hide = text, hide
@@ -144,7 +175,17 @@ class _Shown:
         """The reason for each row of `mask` (built for those rows only: most columns have none)."""
         if self.hide or not mask.any():
             return reason + then
-        return (reason + ": '" + self.text[mask].fillna("") + "'" + then).to_numpy()
+        return np.array([f"{reason}: {privacy.describe(v)}{then}" for v in self.text[mask].fillna("")], dtype=object)
+
+
+def number_text(value: float) -> str:
+    """A number as a reason may show it: small ones as written, long ones by their number of digits
+    (an NHS number typed into a count is not repeated)."""
+    if pd.isna(value):
+        return "no value"
+    if abs(value) < 1_000_000:
+        return f"{value:g}"
+    return f"a {len(str(int(abs(value))))}-digit number"
 
 
 def validate(
@@ -159,22 +200,27 @@ def validate(
     pseudonym_key: bytes | None = None,
     scope: str = "",
     flag_dates_after: pd.Timestamp | None = None,
+    screen_keys: bool = False,
 ) -> Validated:
     """Coerce types and check every row; a row with a problem in a mandatory or coded field is
     rejected with the reason, an invalid optional identifier is blanked (the row still counts).
 
-    `date_formats` (files) lists the accepted date layouts (default ISO 8601); `rule_action` says
-    what a value breaking `pattern` / `minimum` / `maximum` does to its row (a mandatory field always
+    Every row: no control characters, no value longer than its field holds, whole numbers an int64
+    holds exactly, free text without identifiers in it, postcodes that are postcodes. `date_formats`
+    (files) lists the accepted date layouts (default ISO 8601); `rule_action` says what a value
+    breaking `pattern` / `minimum` / `maximum` / `earliest` does to its row (a mandatory field always
     rejects); None leaves those rules unchecked (reading a source as it is, e.g. for calibration).
-    Record keys made of an identifier are hashed with `pseudonym_key`, or left blank. Dates before
-    their `not_before` column, or after `flag_dates_after`, are flagged: kept as sent, reported.
+    Record keys made of an identifier are hashed with `pseudonym_key`, or left blank; with
+    `screen_keys` (files, where a shifted cell can put anything in a key column) any other key part
+    that looks personal is hashed too. Dates before their `not_before` column, or after
+    `flag_dates_after`, are flagged: kept as sent, reported.
     """
     frame = frame.reset_index(drop=True)
     if row_numbers is None:
         numbers = pd.RangeIndex(first_row, first_row + len(frame)).to_numpy()
     else:
         numbers = pd.Series(row_numbers).to_numpy()
-    record_keys = record_keys_of(table, frame, pseudonym_key, scope)
+    record_keys = record_keys_of(table, frame, pseudonym_key, scope, screen=screen_keys)
     problems: list[pd.DataFrame] = []
     rejected = pd.Series(False, index=frame.index)
     out = pd.DataFrame(index=frame.index)
@@ -199,12 +245,45 @@ def validate(
         if action == "rejected":
             rejected |= mask
 
+    def rule(col: Column) -> str | None:
+        """What breaking a value rule does: a mandatory field always rejects its row."""
+        if rule_action is None:
+            return None
+        return "rejected" if col.required else rule_action
+
     for name, col in table.columns.items():
         raw = frame[name]
         text = raw.astype("string").str.strip()
         text = text.mask(text == "")
         present = text.notna()
         shown = _Shown(text, hide=_is_personal(col))
+        # Unreadable before typed: a value too long for its field or holding a control character is
+        # rejected as it is, and read no further (no second reason for the same cell).
+        limit = col.max_length or TEXT_LIMITS[col.type]
+        length = text.str.len()
+        too_long = (present & (length > limit)).fillna(False).astype(bool)
+        note(
+            too_long,
+            name,
+            np.array(
+                [f"{n} characters, more than the {limit} this field holds" for n in length[too_long]], dtype=object
+            ),
+        )
+        control = (present & ~too_long & text.str.contains(_CONTROL.pattern, regex=True)).fillna(False).astype(bool)
+        note(
+            control,
+            name,
+            np.array(
+                [
+                    f"holds a control character (U+{ord(_CONTROL.search(v).group()):04X}): a damaged file?"
+                    for v in text[control]
+                ],
+                dtype=object,
+            ),
+        )
+        if too_long.any() or control.any():
+            text = text.mask(too_long | control)
+        readable = text.notna()
         if col.type in ("date", "timestamp"):
             value = _parse_dates(text, date_formats if col.type == "date" else None)
             if col.type == "date":
@@ -213,13 +292,28 @@ def validate(
                 expected = "ISO 8601"
             else:
                 expected = " or ".join(_DATE_FORMAT_NAMES.get(f, f) for f in date_formats)
-            bad = present & value.isna()
+            bad = readable & value.isna()
             reason = f"not a valid {col.type} (expected {expected})"
             note(bad, name, reason if date_formats is None else shown.after(reason, bad))
+            action = rule(col)
+            if col.earliest is not None and action is not None:
+                early = (value < pd.Timestamp(col.earliest)).fillna(False).astype(bool)
+                note(early, name, f"dated before {col.earliest}: not a possible date for this field", action)
+                if action == "blanked" and early.any():
+                    value = value.mask(early)
         elif col.type in ("integer", "number"):
             value = _to_number(text)
-            bad = present & value.isna()
+            bad = readable & value.isna()
             note(bad, name, shown.after(f"not a valid {col.type}", bad))
+            huge = value.notna() & ~bad
+            if col.type == "integer":
+                huge &= value.astype("Float64").abs() > _LARGEST_WHOLE
+                note(huge.fillna(False).astype(bool), name, "too large for a whole-number field")
+            else:
+                huge &= ~np.isfinite(value.astype("Float64").fillna(0))
+                note(huge.fillna(False).astype(bool), name, "not a finite number")
+            if huge.any():
+                value = value.mask(huge)
             if col.type == "integer":
                 fractional = value.notna() & (value != value.round())
                 note(fractional, name, shown.after("not a whole number", fractional))
@@ -227,24 +321,37 @@ def validate(
                     value = value.mask(fractional)
         elif col.type == "boolean":
             value = text.str.lower().map({"1": True, "0": False, "true": True, "false": False, "y": True, "n": False})
-            bad = present & value.isna()
+            bad = readable & value.isna()
             note(bad, name, shown.after("not a valid boolean", bad))
         else:
             value = text
             if col.allowed is not None:
                 value = value.str.upper()
-                bad = present & ~value.isin(col.allowed)
-                allowed = f"' (allowed: {', '.join(col.allowed)})"
-                note(bad, name, ("unknown code '" + value[bad] + allowed).to_numpy())
+                bad = readable & ~value.isin(col.allowed)
+                allowed = f" (allowed: {', '.join(col.allowed)})"
+                codes = ["unknown code " + privacy.describe_code(v) + allowed for v in value[bad]]
+                note(bad, name, np.array(codes, dtype=object))
             elif col.pattern is not None and rule_action is not None:
-                bad = present & ~text.fillna("").str.fullmatch(col.pattern)
-                action = "rejected" if col.required else rule_action
+                bad = readable & ~text.fillna("").str.fullmatch(col.pattern)
+                action = rule(col)
                 note(bad, name, shown.after("not in the expected form", bad, f" (expected {col.pattern})"), action)
                 if action == "blanked" and bad.any():
                     value = value.mask(bad)
+            if col.free_text and readable.any():
+                # People type into these: an NHS number or postcode in a comment must not land.
+                kinds = pd.Series([privacy.identifier_in(v) for v in text[readable]], index=text[readable].index)
+                found = pd.Series(False, index=text.index)
+                found[kinds.index] = kinds.notna()
+                action = "rejected" if col.required else "blanked"
+                reasons = [
+                    f"holds what looks like {k}: identifiers belong only in their own columns" for k in kinds.dropna()
+                ]
+                note(found, name, np.array(reasons, dtype=object), action)
+                if action == "blanked" and found.any():
+                    value = value.mask(found)
         has_range = col.minimum is not None or col.maximum is not None
         if col.type in ("integer", "number") and has_range and rule_action is not None:
-            action = "rejected" if col.required else rule_action
+            action = rule(col)
             number = value.astype("Float64")
             for limit, beyond, word in (
                 (col.minimum, number < (col.minimum or 0), "below the minimum"),
@@ -253,18 +360,26 @@ def validate(
                 if limit is None:
                     continue
                 bad = beyond.fillna(False).astype(bool)
-                note(bad, name, np.array([f"{v:g} is {word} {limit:g}" for v in number[bad]], dtype=object), action)
+                shown_limit = f"{limit:g}" if abs(limit) < 1_000_000 else f"{limit:,.0f}"
+                reasons = [f"{number_text(v)} is {word} {shown_limit}" for v in number[bad]]
+                note(bad, name, np.array(reasons, dtype=object), action)
                 if action == "blanked" and bad.any():
                     value = value.mask(bad)
         if col.identifier is not None:
             is_valid = identifiers.VALIDATORS[col.identifier]
-            candidates = value.astype(object).where(present, None)
+            candidates = value.astype(object).where(value.notna(), None)
             verdicts = {v: is_valid(v) for v in set(candidates) if v is not None}  # a child recurs across files
             valid = pd.Series([v is not None and verdicts[v] for v in candidates], index=value.index)
-            bad = present & ~valid
+            bad = readable & ~valid
             # The reason never repeats the raw identifier.
             action = "rejected" if col.required else "blanked"
             note(bad, name, f"invalid {col.identifier.replace('_', ' ')}", action)
+            if bad.any():
+                value = value.mask(bad)
+        if col.reduce_to == "district":
+            district = value.map(identifiers.postcode_district, na_action="ignore")
+            bad = (readable & district.isna()).fillna(False).astype(bool)
+            note(bad, name, "not a UK postcode", "rejected" if col.required else "blanked")
             if bad.any():
                 value = value.mask(bad)
         if col.required:
@@ -289,8 +404,12 @@ def validate(
     )
 
 
-def record_keys_of(table: Table, frame: pd.DataFrame, pseudonym_key: bytes | None, scope: str = "") -> pd.Series:
-    """The primary key of each row as text (parts joined by '|'); identifier parts hashed, or blank."""
+def record_keys_of(
+    table: Table, frame: pd.DataFrame, pseudonym_key: bytes | None, scope: str = "", *, screen: bool = False
+) -> pd.Series:
+    """The primary key of each row as text (parts joined by '|'); identifier parts hashed, or blank.
+    With `screen`, a part that looks personal (an NHS number, a date, a postcode in a key column: a
+    shifted cell) is hashed too, marked with a leading '#', or blanked without a key."""
     parts = []
     for name in table.primary_key:
         text = frame[name].astype("string").str.strip()
@@ -310,6 +429,17 @@ def record_keys_of(table: Table, frame: pd.DataFrame, pseudonym_key: bytes | Non
                     index=frame.index,
                     dtype="string",
                 )
+        elif screen:
+            odd = (text.str.contains(privacy.LOOKS_PERSONAL.pattern, regex=True) | (text.str.len() > 64)).fillna(False)
+            if odd.any():
+                hashed = [
+                    pd.NA
+                    if pseudonym_key is None
+                    else "#" + identifiers.pseudonymise(pseudonym_key, "record_key", v)[:16]
+                    for v in text[odd]
+                ]
+                text = text.copy()
+                text[odd] = hashed
         parts.append(text.fillna(""))
     keys = parts[0]
     for part in parts[1:]:
@@ -330,7 +460,7 @@ def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> p
         elif col.reduce_to == "month":
             frame[name] = frame[name].dt.to_period("M").dt.to_timestamp()
         elif col.reduce_to == "district":
-            frame[name] = frame[name].str.upper().str.split().str[0]
+            frame[name] = frame[name].map(identifiers.postcode_district, na_action="ignore").astype("string")
     return frame
 
 

@@ -1,41 +1,37 @@
 """Intake of file feeds (ICB provider files, manual returns, DfE statistics) from a landing folder.
 
-Each run reads every file of the inbox not handled before (by sha256), matches its name to a
-contract table, reads it the way the contract says (encoding, byte-order mark, delimiter, header
-row, sheet), checks the header by name, validates row by row and lands one Parquet file per
-contract table plus rejects and a manifest. Files of one table are validated together, a group at
-a time (pandas' cost per call is then paid per group, not per file), and every reject still names
-its file and row. A bad file is quarantined with the reason and the others go on; an unreadable
-inbox (PermissionError, OSError) propagates: that is an information-governance or infrastructure
-problem, not bad data.
+Each run looks at every entry of the inbox and records what became of it (`ops.loaded_files`):
+links, folders, hidden files and lock files are never read; a file still arriving or that cannot be
+read now is left for the next run; a file handled before (by sha256) is skipped. The rest are matched
+by name to a contract table, read (`ingestion.reading`), header-checked by name, validated row by row
+and landed: one Parquet file per contract table plus rejects and a manifest. Files of one table are
+validated together, a group at a time (pandas' cost per call is then paid per group, not per file),
+and every reject still names its file and row. Anything that goes wrong with one file quarantines
+that file alone, with a reason, and the batch goes on; only an unreadable inbox (PermissionError,
+OSError) propagates: that is an information-governance or infrastructure problem, not bad data.
 """
 
 from __future__ import annotations
 
-import collections
-import csv
 import datetime as dt
-import io
-import itertools
 import logging
 import re
-import zipfile
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 import numpy as np
-import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ingestion import contract as contracts
-from ingestion import landing
+from ingestion import identifiers, landing, privacy
+from ingestion.reading import Delivered, FileRejected, read_delivered
 
-BOM = b"\xef\xbb\xbf"
 log = logging.getLogger(__name__)
 UNMATCHED = "unmatched_files"  # rejects of files whose name matches no contract table
 REJECT_SCHEMA = pa.schema(
@@ -48,27 +44,9 @@ REJECT_SCHEMA = pa.schema(
         pa.field("action", pa.string()),
     ]
 )
-
-
-class FileRejected(Exception):
-    """The whole file is set aside: `row` is 0 for the file itself, else the header row."""
-
-    def __init__(self, field: str, reason: str, row: int = 0):
-        super().__init__(reason)
-        self.field, self.reason, self.row = field, reason, row
-
-
-@dataclass
-class Delivered:
-    """A file read as its contract says: the text cells of the contract's columns, by name, with
-    their row numbers."""
-
-    columns: dict[str, pa.Array]  # contract column -> one large_string cell per row
-    row_numbers: list[int]
-    header_row: int
-    sheet: str | None = None
-    extra_columns: list[str] = field(default_factory=list)
-    notes: list[dict] = field(default_factory=list)  # row problems found while reading
+# Names an upload carries while it is still being written (SFTP clients, browsers, sync tools).
+IN_TRANSIT_SUFFIXES = (".part", ".partial", ".filepart", ".tmp", ".crdownload", ".uploading", ".temp")
+DEFAULT_SETTLE_SECONDS = 0.0  # production sets SEND_INBOX_SETTLE_SECONDS (Settings.inbox_settle_seconds)
 
 
 @dataclass
@@ -86,12 +64,37 @@ class FeedRules:
     """What differs between file feeds."""
 
     feed: str
-    stop_at_blank_row: bool = False  # rows below the first blank row under the table are not data
     rule_action: str = "rejected"  # what a pattern / minimum / maximum breach does to an optional field
     ignore_suffixes: tuple[str, ...] = ()  # documentation shipped beside the data files
+    # How a corrected file arrives: under a new name (_v2, _v3; a changed file under a used name is
+    # quarantined), or under the same name (the DfE republishes a revised release as it was named).
+    revisions: Literal["versioned_names", "same_name"] = "versioned_names"
     prepare: Callable[[str, contracts.Table, pd.DataFrame], pd.DataFrame] | None = None
     checks: Callable[[str, contracts.Table, re.Match, pd.DataFrame], list[Check]] | None = None
     message: Callable[[str, str | None, int, str, str], str] | None = None  # file, sheet, row, field, reason
+
+
+class LoadedName(NamedTuple):
+    """The newest loaded version of a file name (`load.loaded_file_names`)."""
+
+    sha256: str
+    version: int
+    modified_at: str | None  # the file's modification time when it was loaded (ISO, UTC)
+
+
+def recorded_name(name: str, key: bytes) -> str:
+    """How a file whose name matched no pattern is recorded: as written when nothing in it looks
+    personal, else by its shape and a keyed hash of it (two names of one shape stay apart)."""
+    shown = privacy.describe_name(name)
+    if shown == name:
+        return name
+    return f"{shown} #{identifiers.pseudonymise(key, 'file_name', name)[:8]}"
+
+
+def handled_key(sha256: str, name: str) -> str:
+    """How `seen` holds a file quarantined before: its content under that name only, so a file set
+    aside for its name loads once it is renamed (its content unchanged)."""
+    return f"{sha256}:{name}"
 
 
 def match_table(feed_contract: contracts.FeedContract, name: str) -> tuple[str, contracts.Table, re.Match] | None:
@@ -105,218 +108,6 @@ def match_table(feed_contract: contracts.FeedContract, name: str) -> tuple[str, 
 def file_version(found: re.Match) -> int:
     version = found.groupdict().get("version")
     return int(version) if version else 1
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Grid:
-    """The table of a file as read: its header, and the rows under it with their row numbers."""
-
-    header_row: int
-    header: list[str]
-    row_numbers: list[int]
-    cells: Callable[[int], pa.Array]  # column position -> its text cells, one per row
-    notes: list[dict]  # rows with more cells than the header
-
-
-def read_delivered(path: Path, table: contracts.Table, stop_at_blank_row: bool) -> Delivered:
-    rules = table.file
-    sheet = None
-    if path.suffix.lower() == ".xlsx":
-        rows, sheet = _xlsx_rows(path, rules)
-        grid = _grid(rows, rules.header_row, stop_at_blank_row)
-    else:
-        text = _csv_text(path, rules)
-        grid = _arrow_grid(text, rules, stop_at_blank_row)
-        if grid is None:
-            grid = _grid(_csv_rows(text, rules), rules.header_row, stop_at_blank_row)
-    extra = check_header(path.name, table, grid.header, grid.header_row)
-    notes = grid.notes
-    first: dict[str, int] = {}
-    for position, column in enumerate(grid.header):
-        if column in first:  # a duplicated column the contract knows: must repeat the first
-            same = pc.equal(pc.fill_null(grid.cells(first[column]), ""), pc.fill_null(grid.cells(position), ""))
-            for number in np.asarray(grid.row_numbers, dtype=np.int64)[~same.to_numpy(zero_copy_only=False)]:
-                notes.append({"row_number": int(number), "field": column, "reason": "the two columns differ"})
-            continue
-        first[column] = position
-    columns = {name: grid.cells(first[name]) for name in table.columns}
-    return Delivered(columns, grid.row_numbers, grid.header_row, sheet, extra, notes)
-
-
-def check_header(name: str, table: contracts.Table, header: list[str], header_row: int) -> list[str]:
-    """Columns by name: missing or renamed ones reject the file; extra ones are reported."""
-    rules = table.file
-    counts = collections.Counter(header).most_common()  # most first, ties in header order
-    twice = [h for h, n in counts if n > 1 and h not in rules.duplicate_columns]
-    if twice:
-        raise FileRejected(", ".join(twice), f"column named twice in the header: {', '.join(twice)}", header_row)
-    missing = [c for c in table.columns if c not in header]
-    if missing:
-        reason = f"columns missing or renamed: {', '.join(missing)}"
-        unexpected = [h for h in header if h not in table.columns]
-        if len(header) == 1 and rules.delimiter not in header[0] and ";" in header[0]:
-            reason += f"; the file looks separated by ';' where '{rules.delimiter}' is expected"
-        elif unexpected:
-            reason += f" (found instead: {', '.join(unexpected[:5])})"
-        raise FileRejected(", ".join(missing), reason, header_row)
-    return [h for h in dict.fromkeys(header) if h not in table.columns and h != ""]
-
-
-def _header_names(cells: list) -> list[str]:
-    header = [("" if h is None else str(h)).strip().lstrip("\ufeff") for h in cells]
-    while header and header[-1] == "":
-        header.pop()
-    return header
-
-
-def _grid(rows: list[tuple[int, list]], header_at: int, stop_at_blank_row: bool) -> _Grid:
-    if len(rows) < header_at:
-        raise FileRejected("header", f"no header on row {header_at}: the file has {len(rows)} rows")
-    header_row, header = rows[header_at - 1]
-    header = _header_names(header)
-    width = len(header)
-    body: list[list] = []
-    numbers: list[int] = []
-    notes: list[dict] = []
-    for number, row in rows[header_at:]:
-        if not any(row):  # cells are text or None: no non-empty cell
-            if stop_at_blank_row:
-                break
-            continue
-        if len(row) != width:
-            if any(row[width:]):
-                notes.append({"row_number": number, "field": "", "reason": "more cells than the header has columns"})
-            row = row[:width] + [None] * (width - len(row))
-        body.append(row)
-        numbers.append(number)
-    # Every cell into Arrow in reading order (far quicker than column by column), each column then
-    # taken out of it.
-    every = pa.array(list(itertools.chain.from_iterable(body)), pa.large_string())
-    starts = np.arange(len(body), dtype=np.int64) * width
-    return _Grid(header_row, header, numbers, lambda position: every.take(starts + position), notes)
-
-
-def _arrow_grid(text: str, rules: contracts.FileRules, stop_at_blank_row: bool) -> _Grid | None:
-    """The grid read by Arrow's CSV parser, many times quicker than the csv module, for a file both
-    read alike: one row per line (no lone CR, no line break inside quotes), quotes only around whole
-    cells, every row as wide as the header. None for any other file: the csv module reads it, and
-    names what is wrong with it."""
-    if "\x00" in text or text.count("\r") != text.count("\r\n") or not _quotes_around_cells(text, rules):
-        return None
-    first_line = next(csv.reader([text.partition("\n")[0]], delimiter=rules.delimiter, quotechar=rules.quote_char))
-    names = [str(i) for i in range(len(first_line))]
-    if not names:
-        return None
-    try:
-        table = pa_csv.read_csv(
-            io.BytesIO(text.encode()),
-            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=rules.delimiter, quote_char=rules.quote_char, ignore_empty_lines=False
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.large_string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid:  # e.g. a row wider or narrower than the first
-        return None
-    header_at = rules.header_row
-    limit = csv.field_size_limit()  # beyond it the csv module fails the file
-    if table.num_rows < header_at or any(pc.max(pc.utf8_length(c)).as_py() > limit for c in table.columns):
-        return None
-    header = _header_names([c[header_at - 1].as_py() for c in table.columns])
-    if len(header) != len(names):  # blank header cells at the end: the csv module checks the cells below
-        return None
-    body = table.slice(header_at)
-    blank = np.logical_and.reduce([pc.equal(c, "").to_numpy() for c in body.columns])
-    rows = np.arange(body.num_rows)
-    rows = rows[: blank.argmax()] if stop_at_blank_row and blank.any() else rows[~blank]
-    if len(rows) < body.num_rows:
-        body = body.take(rows)
-    numbers = (rows + header_at + 1).tolist()  # a row per line
-    return _Grid(header_at, header, numbers, lambda position: body.column(position).combine_chunks(), [])
-
-
-def _quotes_around_cells(text: str, rules: contracts.FileRules) -> bool:
-    """Every quote opens a cell, closes it or is doubled inside it, and no quoted cell holds a
-    line break."""
-    quote, ends = rules.quote_char, (rules.delimiter, "\r", "\n")
-    opening = text.find(quote)
-    while opening != -1:
-        if opening > 0 and text[opening - 1] not in (rules.delimiter, "\n"):
-            return False
-        closing = text.find(quote, opening + 1)
-        while closing != -1 and text.startswith(quote, closing + 1):  # a doubled quote inside the cell
-            closing = text.find(quote, closing + 2)
-        if closing == -1 or (closing + 1 < len(text) and text[closing + 1] not in ends):
-            return False
-        if "\n" in text[opening:closing] or "\r" in text[opening:closing]:
-            return False
-        opening = text.find(quote, closing + 1)
-    return True
-
-
-def _csv_text(path: Path, rules: contracts.FileRules) -> str:
-    raw = path.read_bytes()
-    has_bom = raw.startswith(BOM)
-    if rules.byte_order_mark == "required" and not has_bom:
-        raise FileRejected("file", "no byte-order mark at the start, where the publisher always puts one")
-    if rules.byte_order_mark == "forbidden" and has_bom:
-        raise FileRejected("file", "starts with a byte-order mark, which this feed does not allow")
-    try:
-        return raw.decode("utf-8-sig" if rules.encoding.lower().replace("_", "-") == "utf-8" else rules.encoding)
-    except UnicodeDecodeError:
-        raise FileRejected("file", f"not readable as {rules.encoding} text (saved in another encoding?)") from None
-
-
-def _csv_rows(text: str, rules: contracts.FileRules) -> list[tuple[int, list]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=rules.delimiter, quotechar=rules.quote_char)
-    rows = []
-    try:
-        for row in reader:
-            rows.append((reader.line_num, row))  # an empty cell stays "": validation reads it as no value
-    except csv.Error as error:
-        raise FileRejected("file", f"not a readable CSV file near line {reader.line_num}: {error}") from None
-    return rows
-
-
-def _xlsx_rows(path: Path, rules: contracts.FileRules) -> tuple[list[tuple[int, list]], str]:
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        if isinstance(error, PermissionError):
-            raise
-        raise FileRejected("file", "not a readable Excel workbook (.xlsx)") from None
-    try:
-        sheet = rules.sheet or workbook.sheetnames[0]
-        if sheet not in workbook.sheetnames:
-            raise FileRejected("sheet", f"no sheet named {sheet} (found: {', '.join(workbook.sheetnames)})")
-        rows = [
-            (number, [_cell_text(v) for v in row])
-            for number, row in enumerate(workbook[sheet].iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        workbook.close()
-    return rows, sheet
-
-
-def _cell_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -363,14 +154,16 @@ def intake(
     key: bytes,
     run_id: str,
     seen: set[str],
-    loaded_names: Mapping[str, str] | None = None,
+    loaded_names: Mapping[str, LoadedName] | None = None,
     tables: Collection[str] | None = None,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
 ) -> Path:
     """Land every new file of `inbox`; return the manifest path. `seen` holds the sha256 of files
-    already handled (`load.loaded_file_checksums`), `loaded_names` name -> sha256 of files loaded
-    (`load.loaded_file_names`): a changed file under a used name is quarantined. `tables` limits the
-    intake to some of the feed's tables (those whose agreement is live): files of the others are left
-    unread in the inbox, to be loaded when their agreement allows."""
+    already handled (`load.loaded_file_checksums`), `loaded_names` the newest loaded version of each
+    file name (`load.loaded_file_names`), for `rules.revisions`. `tables` limits the intake to some of
+    the feed's tables (those whose agreement is live): files of the others are left unread in the
+    inbox, to be loaded when their agreement allows. A file changed less than `settle_seconds` ago
+    may still be arriving: it is left for the next run."""
     feed_contract = contracts.load_contract(rules.feed)
     names = sorted(p.name for p in inbox.iterdir())  # an unreadable inbox raises here, on purpose
     batch_id = landing.batch_id_for(rules.feed, run_id)
@@ -386,37 +179,60 @@ def intake(
     unmatched: list[pd.DataFrame] = []
     files: list[landing.FileBatch] = []
     run_seen: set[str] = set()
+    now = time.time()
     try:
         for order, name in enumerate(names):
             path = inbox / name
-            # Hidden files, Excel's "~$" lock files of open workbooks, release notes: not deliveries.
-            if name.startswith((".", "~$")) or not path.is_file() or path.suffix.lower() in rules.ignore_suffixes:
+            found = match_table(feed_contract, name)
+            if tables is not None and found and found[0] not in tables:
                 continue
-            if tables is not None and (found := match_table(feed_contract, name)) and found[0] not in tables:
+            shown = name if found else recorded_name(name, key)  # a name nobody checked may hold anything
+
+            def record(status: str, reason: str | None = None, sha: str = "", shown=shown) -> landing.FileBatch:
+                batch = landing.FileBatch(
+                    name=shown, sha256=sha, table=None, status=status, reason=reason,
+                    contract_version=feed_contract.version,
+                )  # fmt: skip
+                files.append(batch)
+                return batch
+
+            passed = _not_a_delivery(path, name, rules, now, settle_seconds)
+            if passed is not None:
+                record(*passed)
                 continue
-            sha = landing.sha256_of(path)
-            batch = landing.FileBatch(
-                name=name, sha256=sha, table=None, status="loaded", contract_version=feed_contract.version
-            )
-            files.append(batch)
-            if sha in seen or sha in run_seen:
+            try:
+                sha = landing.sha256_of(path)
+                modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
+            except OSError as error:  # this file only: permissions, removed meanwhile; never the feed refused
+                record("deferred", f"could not be read now ({type(error).__name__}): left for the next run")
+                continue
+            batch = record("loaded", sha=sha)
+            batch.modified_at = modified
+            if sha in seen or sha in run_seen or handled_key(sha, shown) in seen:
                 batch.status = "already_loaded"
                 continue
-            run_seen.add(sha)
-            found = match_table(feed_contract, name)
             if found is None:
                 batch.status, batch.reason = "quarantined", "file name matches no expected pattern"
                 patterns = "; ".join(t.file.name_pattern for t in feed_contract.tables.values() if t.file)
-                unmatched.append(_file_reject(name, 0, "file name", f"{batch.reason} ({patterns})", rules, order))
+                unmatched.append(_file_reject(shown, 0, "file name", f"{batch.reason} ({patterns})", rules, order))
                 continue
             table_name, table, groups = found
             batch.table, batch.file_version = table_name, file_version(groups)
             out = outs[table_name]
-            if loaded_names and loaded_names.get(name, sha) != sha:
-                batch.status = "quarantined"
-                batch.reason = "a different file with this name was already loaded; resend it as a new version (_v2)"
-                out.rejects.append(_file_reject(name, 0, "file name", batch.reason, rules, order))
-                continue
+            earlier = (loaded_names or {}).get(name)
+            if earlier is not None and earlier.sha256 != sha:
+                if rules.revisions == "same_name" and (earlier.modified_at or "") <= modified:
+                    batch.file_version = earlier.version + 1  # a revised release: kept beside the earlier one
+                else:
+                    batch.status = "quarantined"
+                    batch.reason = (
+                        "a different file with this name was already loaded; resend it as a new version (_v2)"
+                        if rules.revisions == "versioned_names"
+                        else f"older than the copy of {name} already loaded (modified {earlier.modified_at})"
+                    )
+                    out.rejects.append(_file_reject(name, 0, "file name", batch.reason, rules, order))
+                    continue
+            run_seen.add(sha)  # read from here on: a copy later in the inbox is the same delivery
             _read(rules, path, order, groups, batch, out)
             if out.pending_rows >= GROUP_ROWS:
                 _land(rules, out, key)
@@ -466,13 +282,46 @@ def intake(
     return path
 
 
+def _not_a_delivery(path: Path, name: str, rules: FeedRules, now: float, settle: float) -> tuple[str, str] | None:
+    """Why an entry of the inbox is not read in this run (status, reason), or None to read it. The
+    entry's own metadata only (lstat): a link is never followed, to a file outside the inbox or not."""
+    try:
+        info = path.lstat()
+    except OSError as error:
+        return "deferred", f"could not be looked at now ({type(error).__name__}): left for the next run"
+    if path.is_symlink():
+        return "ignored", "a symbolic link: links are never followed; put the file itself in the inbox"
+    if path.is_dir():
+        return "ignored", "a folder: files are read from the inbox itself, not from folders in it"
+    if not path.is_file():
+        return "ignored", "not a regular file"
+    if name.startswith("."):
+        return "ignored", "a hidden file (name starting with a dot): not a delivery"
+    if name.startswith("~$"):
+        return "ignored", "Excel's lock file of a workbook open somewhere: not a delivery"
+    if name.lower().endswith(IN_TRANSIT_SUFFIXES):
+        return "deferred", "still arriving (an upload's temporary name): read once it has its final name"
+    if path.suffix.lower() in rules.ignore_suffixes:
+        return "ignored", "documentation shipped beside the data"
+    if now - info.st_mtime < settle:
+        return "deferred", f"changed less than {settle:g} s ago, perhaps still arriving: read on the next run"
+    return None
+
+
 def _read(rules: FeedRules, path: Path, order: int, groups: re.Match, batch: landing.FileBatch, out: _TableOut) -> None:
     """Read and header-check one file: a bad one is quarantined alone, a good one waits for its group."""
     try:
-        delivered = read_delivered(path, out.table, rules.stop_at_blank_row)
+        delivered = read_delivered(path, out.table)
     except FileRejected as error:
         batch.status, batch.reason = "quarantined", error.reason
         out.rejects.append(_file_reject(path.name, error.row, error.field, error.reason, rules, order))
+        return
+    except OSError as error:  # unreadable now (permissions, removed, still locked): next run
+        batch.status = "deferred"
+        batch.reason = f"could not be read now ({type(error).__name__}): left for the next run"
+        return
+    except Exception as error:  # noqa: BLE001 - one strange file never stops the batch
+        _quarantine_unexpected(rules, out, batch, order, "reading", error)
         return
     batch.rows_in = len(delivered.row_numbers)
     batch.extra_columns = delivered.extra_columns
@@ -482,29 +331,82 @@ def _read(rules: FeedRules, path: Path, order: int, groups: re.Match, batch: lan
     out.pending_rows += batch.rows_in
 
 
+def _quarantine_unexpected(rules: FeedRules, out: _TableOut, batch: landing.FileBatch, order: int, stage: str, error):
+    # The message of a library's error can quote a cell: the log gets it redacted, the record only its kind.
+    log.error("%s: %s while %s it: %s", batch.name, type(error).__name__, stage, privacy.redact(error))
+    batch.status = "quarantined"
+    batch.reason = (
+        f"could not be processed ({type(error).__name__} while {stage} it); the platform team can see why in the log"
+    )
+    out.rejects.append(_file_reject(batch.name, 0, "file", batch.reason, rules, order))
+
+
 def _land(rules: FeedRules, out: _TableOut, key: bytes) -> None:
-    """Validate, check and land the pending files of one table in one go. Each row keeps its file
-    (`file_of`) and line (`line_of`) by its position in the group, so every reject names both; the
-    rules a file's name sets (`rules.checks`) and duplicate keys stay per file."""
+    """Land the pending files of one table: together when they can be, else file by file, so a file
+    that breaks something unforeseen is quarantined alone and the others land."""
     reads, out.pending, out.pending_rows = out.pending, [], 0
+    _land_reads(rules, out, reads, key)
+
+
+def _land_reads(rules: FeedRules, out: _TableOut, reads: list[_Read], key: bytes) -> None:
+    try:
+        landed, problems, loaded = _validate_group(rules, out, reads, key)
+    except Exception as error:  # noqa: BLE001 - isolate the file that caused it
+        if len(reads) > 1:
+            for read in reads:
+                _land_reads(rules, out, [read], key)
+            return
+        read = reads[0]
+        out.rows_in -= read.batch.rows_in  # quarantined files count no rows, as when their reading fails
+        read.batch.rows_in = 0
+        _quarantine_unexpected(rules, out, read.batch, read.order, "validating", error)
+        return
+    # A row group per group, not per file: a quarter of the size, and quicker to write and to read.
+    out.writer.write_table(landed)
+    _account(rules, out, reads, problems, loaded)
+
+
+def _validate_group(
+    rules: FeedRules, out: _TableOut, reads: list[_Read], key: bytes
+) -> tuple[pa.Table, list[pd.DataFrame], np.ndarray]:
+    """Validate and check the files of one table in one go, without writing anything. Each row keeps
+    its file (`file_of`) and line (`line_of`) by its position in the group, so every reject names
+    both; the rules a file's name sets and duplicate keys stay per file."""
     table = out.table
     names = np.array([r.name for r in reads], dtype=object)
     orders = np.array([r.order for r in reads], dtype=np.int64)
     file_of = np.repeat(np.arange(len(reads)), [len(r.delivered.row_numbers) for r in reads])
     line_of = np.concatenate([np.asarray(r.delivered.row_numbers, dtype=np.int64) for r in reads])
+    problems: list[pd.DataFrame] = []
+    # Rows a reader found broken (too short, too long, lines merged) are rejected as they are: their
+    # cells are not where the header says, so no value of theirs is validated or quoted.
+    broken: list[int] = []
+    start = 0
+    for read in reads:
+        if read.delivered.notes:
+            notes = pd.DataFrame(read.delivered.notes)
+            problems.append(
+                _problems(
+                    read.name, notes["row_number"], None, notes["field"], notes["reason"], notes["action"], read.order
+                )
+            )
+            position = {n: start + k for k, n in enumerate(read.delivered.row_numbers)}
+            broken += [position[n] for n in notes.loc[notes["action"] == "rejected", "row_number"]]
+        start += len(read.delivered.row_numbers)
     frame = _group_frame(table, reads)
     if rules.prepare:
         frame = rules.prepare(out.name, table, frame)
+    candidates = np.setdiff1d(np.arange(len(frame)), np.asarray(broken, dtype=np.int64))
     checked = contracts.validate(
         "",
         table,
-        frame,
-        first_row=0,  # row numbers are group positions, mapped back to file and line below
+        frame.iloc[candidates],
+        row_numbers=candidates,  # group positions, mapped back to file and line below
         date_formats=table.file.date_formats,
         rule_action=rules.rule_action,
         pseudonym_key=key,
+        screen_keys=True,
     )
-    problems: list[pd.DataFrame] = []
     for read in reads:
         for column in read.delivered.extra_columns:
             reason = "column not in the contract; ignored"
@@ -516,45 +418,42 @@ def _land(rules: FeedRules, out: _TableOut, key: bytes) -> None:
         checked.rejects.assign(source=names[file_of[at]], row_number=line_of[at], _order=orders[file_of[at]])
     )
     rejected = np.zeros(len(frame), dtype=bool)
+    rejected[broken] = True
     rejected[at[(checked.rejects["action"] == "rejected").to_numpy()]] = True
     # From here on `kept` holds the group positions of the rows still standing.
-    rows, keys, kept = checked.rows, checked.record_keys, np.flatnonzero(~rejected)
-    noted: list[int] = []
-    start = 0
-    for read in reads:
-        if read.delivered.notes:
-            notes = pd.DataFrame(read.delivered.notes)
-            problems.append(
-                _problems(read.name, notes["row_number"], None, notes["field"], notes["reason"], "rejected", read.order)
-            )
-            position = {n: start + k for k, n in enumerate(read.delivered.row_numbers)}
-            noted += [position[n] for n in notes["row_number"]]
-        start += len(read.delivered.row_numbers)
-    if noted:
-        keep = ~np.isin(kept, noted)
-        rows, keys, kept = rows[keep].reset_index(drop=True), keys[keep].reset_index(drop=True), kept[keep]
-    keys = keys.to_numpy()
+    rows, keys, kept = checked.rows, checked.record_keys.to_numpy(), candidates[~rejected[candidates]]
     drop = np.zeros(len(rows), dtype=bool)
-    if rules.checks:
-        bounds = np.searchsorted(file_of[kept], np.arange(len(reads) + 1))  # each file's rows
-        blanks: list[tuple[np.ndarray, str]] = []
-        for i, read in enumerate(reads):
-            part = rows.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True)
-            for check in rules.checks(out.name, table, read.groups, part):
-                if not check.mask.any():
-                    continue
-                mask = check.mask.fillna(False).astype(bool).to_numpy()
-                at = bounds[i] + np.flatnonzero(mask)
-                reason = check.reason[mask].to_numpy() if isinstance(check.reason, pd.Series) else check.reason
-                problems.append(
-                    _problems(read.name, line_of[kept[at]], keys[at], check.field, reason, check.action, read.order)
-                )
-                if check.action == "rejected":
-                    drop[at] = True
-                elif check.action == "blanked":
-                    blanks.append((at, check.field))
-        for at, column in blanks:  # after all checks ran, as each file's checks see its rows as sent
-            rows.loc[at, column] = None
+    bounds = np.searchsorted(file_of[kept], np.arange(len(reads) + 1))  # each file's rows
+    blanks: list[tuple[np.ndarray, str]] = []
+
+    def apply(read: _Read, checks: list[Check], positions: np.ndarray) -> None:
+        """Record each check's findings; `positions`: the group positions of the rows checked."""
+        for check in checks:
+            if not check.mask.any():
+                continue
+            mask = check.mask.fillna(False).astype(bool).to_numpy()
+            at = positions[mask]
+            reason = check.reason[mask].to_numpy() if isinstance(check.reason, pd.Series) else check.reason
+            problems.append(
+                _problems(read.name, line_of[kept[at]], keys[at], check.field, reason, check.action, read.order)
+            )
+            if check.action == "rejected":
+                drop[at] = True
+            elif check.action == "blanked":
+                blanks.append((at, check.field))
+
+    for i, read in enumerate(reads):
+        positions = np.arange(bounds[i], bounds[i + 1])
+        part = rows.iloc[positions].reset_index(drop=True)
+        checks = _period_checks(table, read.groups, part, rules.rule_action)
+        if rules.checks:
+            checks += rules.checks(out.name, table, read.groups, part)
+        apply(read, checks, positions)
+        # Completeness last: a band rejected by any rule above leaves its group incomplete too.
+        standing = positions[~drop[positions]]
+        apply(read, _completeness(table, rows.iloc[standing].reset_index(drop=True)), standing)
+    for at, column in blanks:  # after all checks ran, as each file's checks see its rows as sent
+        rows.loc[at, column] = None
     repeat, reasons = _repeats(rows, file_of[kept], line_of[kept], table.primary_key, drop)
     if repeat.any():
         where, field_name = file_of[kept[repeat]], ", ".join(table.primary_key)
@@ -567,9 +466,66 @@ def _land(rules: FeedRules, out: _TableOut, key: bytes) -> None:
     landed["_source_file"] = names[file_of[kept]]
     landed["_source_row"] = line_of[kept]
     landed["_file_version"] = np.array([r.batch.file_version for r in reads], dtype=np.int64)[file_of[kept]]
-    # A row group per group, not per file: a quarter of the size, and quicker to write and to read.
-    out.writer.write_table(pa.Table.from_pandas(landed[out.schema.names], preserve_index=False).cast(out.schema))
-    _account(rules, out, reads, problems, np.bincount(file_of[kept], minlength=len(reads)))
+    arrow = pa.Table.from_pandas(landed[out.schema.names], preserve_index=False).cast(out.schema)
+    return arrow, problems, np.bincount(file_of[kept], minlength=len(reads))
+
+
+def _period_of(found: re.Match) -> pd.Period | None:
+    """The month a file's name says it describes (YYYY-MM or YYYYMM), if it says one."""
+    text = found.groupdict().get("period")
+    if not text:
+        return None
+    digits = text.replace("-", "")
+    return pd.Period(f"{digits[:4]}-{digits[4:6]}", "M")
+
+
+def _period_checks(table: contracts.Table, found: re.Match, rows: pd.DataFrame, rule_action: str) -> list[Check]:
+    """Dates more months after the file's period than the contract allows (`not_after_period_months`):
+    a tracker as at March 2025 saying it was updated in 2031 holds a slip."""
+    period = _period_of(found)
+    if period is None:
+        return []
+    checks = []
+    for name, col in table.columns.items():
+        if col.not_after_period_months is None:
+            continue
+        latest = period.end_time.normalize() + pd.DateOffset(months=col.not_after_period_months)
+        after = rows[name] > latest
+        reason = (
+            f"dated after {latest:%Y-%m-%d}, more than {col.not_after_period_months} months after the "
+            f"period {period} the file is for: a typing slip?"
+        )
+        checks.append(Check(after, name, reason, "rejected" if col.required else rule_action))
+    return checks
+
+
+def _completeness(table: contracts.Table, rows: pd.DataFrame) -> list[Check]:
+    """Rows of a group that lacks some combination the contract says is always sent (`complete`):
+    its total would read too low, so none of its rows loads."""
+    rule = table.complete
+    if rule is None or not len(rows):
+        return []
+    expected = pd.MultiIndex.from_product([table.columns[c].allowed for c in rule.every], names=rule.every)
+    sent = rows[rule.within + rule.every].astype("string").drop_duplicates()
+    lacking: dict[tuple, list] = {}
+    for group, part in sent.groupby(rule.within, dropna=False, sort=False):
+        have = pd.MultiIndex.from_frame(part[rule.every])
+        missing = expected.difference(have)
+        if len(missing):
+            lacking[group if isinstance(group, tuple) else (group,)] = list(missing)
+    if not lacking:
+        return []
+    keys = pd.MultiIndex.from_frame(rows[rule.within].astype("string"))
+    incomplete = pd.Series(keys.isin(list(lacking)), index=rows.index)
+    reasons = pd.Series("", index=rows.index, dtype=object)
+    for i in np.flatnonzero(incomplete.to_numpy()):
+        missing = lacking[tuple(keys[i])]
+        shown = ", ".join(" / ".join(m) for m in missing[:3]) + (" ..." if len(missing) > 3 else "")
+        reasons.iloc[i] = (
+            f"{len(missing)} of the {len(expected)} {' and '.join(rule.every)} combinations are missing for "
+            f"this {' / '.join(rule.within)} ({shown}): the contract says all are sent, zeros included"
+        )
+    return [Check(incomplete, rule.every[-1], reasons[incomplete].reindex(rows.index).fillna(""), "rejected")]
 
 
 def _repeats(

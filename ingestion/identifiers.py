@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 
 KEY_ENV_VAR = "SEND_PSEUDONYMISATION_KEY"
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # DfE check-letter alphabet: no I, O or S
@@ -82,3 +83,16 @@ def pseudonymise(key: bytes, kind: str, value: str, scope: str = "") -> str:
     """Keyed hash of one identifier. `scope` separates id spaces that are only unique locally (LA ids)."""
     message = f"{kind}:{scope}:{''.join(value.split()).upper()}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+# Outward code (district) and inward code of a UK postcode, however it is written: any case, with
+# one space, several or none ("PR1 2AB", "pr12ab", " PR1  2AB "). A district alone ("PR1") is kept.
+_POSTCODE = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})?")
+
+
+def postcode_district(value: str | None) -> str | None:
+    """The district (outward code) of a UK postcode; None when the value is not a postcode."""
+    if value is None:
+        return None
+    found = _POSTCODE.fullmatch("".join(value.split()).upper())
+    return found.group(1) if found else None

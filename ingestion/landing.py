@@ -37,17 +37,20 @@ class FileBatch(BaseModel):
     """One delivered file of a file feed and what became of it."""
 
     name: str  # file name only, never the folder (it may hold a provider's name)
-    sha256: str
+    sha256: str  # empty for a file not read (ignored, deferred)
     table: str | None  # contract table the name matched; None when it matched none
-    status: str  # loaded | quarantined | already_loaded
+    # loaded | quarantined (set aside with a reason) | already_loaded | ignored (never a delivery: a
+    # link, a folder, a hidden or lock file) | deferred (still arriving or unreadable now: next run)
+    status: str
     file_version: int = 1
+    modified_at: str | None = None  # the file's modification time (UTC), for same-name revisions
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     fields_blanked: int = 0
     contract_version: str
     extra_columns: list[str] = []
-    reason: str | None = None  # why a quarantined file was set aside
+    reason: str | None = None  # why a file was set aside, ignored or deferred
 
 
 class Manifest(BaseModel):

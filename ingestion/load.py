@@ -8,11 +8,15 @@ exactly the same rows. Raw tables keep every extracted version; staging picks th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from ingestion import contract as contracts
 from ingestion import landing
+
+if TYPE_CHECKING:
+    from ingestion.files import LoadedName
 
 OPS_DDL = """
 create schema if not exists ops;
@@ -41,6 +45,7 @@ create table if not exists ops.full_reconciliations (
     feed varchar, area_code varchar, batch_id varchar primary key, extracted_at timestamptz
 );
 alter table ops.full_reconciliations add column if not exists as_of date;
+alter table ops.loaded_files add column if not exists modified_at timestamptz;
 """
 # dbt staging anti-joins on it, so it exists after every LA load, empty or not.
 DELETED_KEYS_DDL = """
@@ -168,9 +173,12 @@ def _load_table(con, schema, manifest, batch_dir: Path, table: landing.TableBatc
         },
     )
     if table.max_change_timestamp:
+        # A full read sees every row: its newest change is the truth, even below a watermark a slip
+        # once pushed into the future. An incremental read only ever moves it on.
+        keep = "excluded.watermark" if manifest.mode == "full" else "greatest(watermark, excluded.watermark)"
         con.execute(
             "insert into ops.extract_watermarks values ($feed, $area, $tbl, $wm) on conflict do update "
-            "set watermark = greatest(watermark, excluded.watermark)",
+            f"set watermark = {keep}",
             {
                 "feed": manifest.feed,
                 "area": manifest.area_code,
@@ -218,7 +226,9 @@ def _record_files(con, manifest: landing.Manifest) -> None:
     con.execute("delete from ops.loaded_files where batch_id = ?", [manifest.batch_id])
     for f in manifest.files:
         con.execute(
-            "insert into ops.loaded_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+            "insert into ops.loaded_files (feed, batch_id, file_name, sha256, source_table, file_version, status, "
+            "rows_in, rows_loaded, rows_rejected, fields_blanked, contract_version, reason, loaded_at, modified_at) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
             [
                 manifest.feed,
                 manifest.batch_id,
@@ -233,6 +243,7 @@ def _record_files(con, manifest: landing.Manifest) -> None:
                 f.fields_blanked,
                 f.contract_version,
                 f.reason,
+                f.modified_at,
             ],
         )
 
@@ -247,27 +258,34 @@ def _table_exists(con, schema: str, name: str) -> bool:
 
 
 def loaded_file_checksums(con: duckdb.DuckDBPyConnection, feed: str) -> set[str]:
-    """sha256 of every file of the feed already handled (loaded or quarantined): the intake skips them."""
+    """Files of the feed already handled, for the intake to skip: the sha256 of every file loaded, and
+    of every file quarantined with the name it had (`files.handled_key`): renamed, it is read again."""
+    from ingestion.files import handled_key
+
     if not _table_exists(con, "ops", "loaded_files"):
         return set()
     rows = con.execute(
-        "select distinct sha256 from ops.loaded_files where feed = ? and status in ('loaded', 'quarantined')",
+        "select distinct sha256, file_name, status from ops.loaded_files "
+        "where feed = ? and status in ('loaded', 'quarantined')",
         [feed],
     ).fetchall()
-    return {sha for (sha,) in rows}
+    return {sha if status == "loaded" else handled_key(sha, name) for sha, name, status in rows}
 
 
-def loaded_file_names(con: duckdb.DuckDBPyConnection, feed: str) -> dict[str, str]:
-    """File name -> sha256 of the files of the feed already loaded (a changed file under a used name
-    is quarantined: a resubmission must carry _v2, _v3 ...)."""
+def loaded_file_names(con: duckdb.DuckDBPyConnection, feed: str) -> dict[str, LoadedName]:
+    """File name -> its newest loaded version (sha256, version, modification time) for the feed: a
+    changed file under a used name is a new version (DfE revisions) or quarantined (_v2 expected)."""
+    from ingestion.files import LoadedName
+
     if not _table_exists(con, "ops", "loaded_files"):
         return {}
     rows = con.execute(
-        "select file_name, any_value(sha256) from ops.loaded_files where feed = ? and status = 'loaded' "
-        "group by file_name",
+        "select file_name, arg_max(sha256, file_version), max(file_version), "
+        "strftime(arg_max(modified_at, file_version) at time zone 'UTC', '%Y-%m-%dT%H:%M:%S+00:00') "
+        "from ops.loaded_files where feed = ? and status = 'loaded' group by file_name",
         [feed],
     ).fetchall()
-    return dict(rows)
+    return {name: LoadedName(sha, version, modified) for name, sha, version, modified in rows}
 
 
 def last_full_reconciliation(con: duckdb.DuckDBPyConnection, feed: str, area_code: str) -> str | None:

@@ -49,6 +49,7 @@ def local_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str]:
         "SEND_DATA_DIR": str(data_dir),
         "SEND_WAREHOUSE_BUILD_PATH": str(data_dir / "warehouse" / "build.duckdb"),
         "SEND_PSEUDONYMISATION_KEY": _local_key(local_dir),
+        "SEND_INBOX_SETTLE_SECONDS": "0",  # the demo writes its files and reads them at once
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
         "SODA_CORE_TELEMETRY_ENABLED": "false",

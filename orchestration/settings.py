@@ -30,6 +30,9 @@ class Settings:
     soda_contracts_dir: Path  # one Soda contract per checked table, mirroring the warehouse
     inbox_dir: Path  # where file feeds arrive (SFTP / blob sync): one folder per feed
     dfe_release_dir: Path  # the DfE EHC plans release files, as downloaded
+    # A file changed more recently than this may still be arriving (an SFTP upload without a temporary
+    # name): it is left for the next run.
+    inbox_settle_seconds: float = 120.0
 
     def inbox(self, feed: str) -> Path:
         return self.dfe_release_dir if feed == "dfe_ehcp_statistics" else self.inbox_dir / feed
@@ -49,4 +52,5 @@ class Settings:
             soda_contracts_dir=Path(env.get("SEND_SODA_CONTRACTS_DIR", SODA_CHECKS_DIR / "contracts")),
             inbox_dir=inbox_dir,
             dfe_release_dir=Path(env.get("SEND_DFE_RELEASE_DIR", inbox_dir / "dfe_ehcp_statistics")),
+            inbox_settle_seconds=float(env.get("SEND_INBOX_SETTLE_SECONDS", "120")),
         )

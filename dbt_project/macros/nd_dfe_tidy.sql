@@ -1,10 +1,12 @@
 {#- Tidy one DfE EES release table: time period as a calendar or academic year with a reference date,
     geography normalised (NATIONAL / REGIONAL / LOCAL_AUTHORITY, with one `geography_code`), every
     breakdown topic kept (the `All ...` topic holds the totals; never sum across topics), measures as
-    loaded (`x` / `z` already null). -#}
+    loaded (`x` / `z` already null); of a file the DfE revised, the newest version only. -#}
 {% macro nd_dfe_tidy(table_name) %}
 with landed as (
+    -- A revised release comes under the same file name as a new version: the newest is the release.
     select * from {{ source('dfe_ehcp_statistics', table_name) }}
+    qualify _file_version = max(_file_version) over (partition by _source_file)
 )
 
 select

@@ -3,7 +3,8 @@
 and negative counts (a publisher's data-quality flag) blanked with a reject row of action `blanked`.
 
 Point `inbox` at the release folder (e.g. /work/shared/reference/dfe_ehcp_2025/); the notes shipped
-beside the CSV files are skipped.
+beside the CSV files are skipped. A revised release published under the same names loads as a new
+version of each changed file, when it is newer (modification time) than the copy already loaded.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from pathlib import Path
 from ingestion import files
 
 FEED = "dfe_ehcp_statistics"
-RULES = files.FeedRules(feed=FEED, rule_action="blanked", ignore_suffixes=(".md", ".txt", ".pdf", ".html"))
+# The DfE republishes a corrected release under the same file names: a changed file is loaded as the
+# next version of its name (the older kept in raw), staging reads the newest.
+RULES = files.FeedRules(
+    feed=FEED, rule_action="blanked", ignore_suffixes=(".md", ".txt", ".pdf", ".html"), revisions="same_name"
+)
 
 
 def intake(
@@ -23,8 +28,9 @@ def intake(
     key: bytes,
     run_id: str,
     seen: set[str],
-    loaded_names: Mapping[str, str] | None = None,
+    loaded_names: Mapping[str, files.LoadedName] | None = None,
     tables: Collection[str] | None = None,
+    settle_seconds: float = files.DEFAULT_SETTLE_SECONDS,
 ) -> Path:
     """Land every new release file of `inbox`; return the manifest path (see `files.intake`)."""
-    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables)
+    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables, settle_seconds)

@@ -90,8 +90,9 @@ def intake(
     key: bytes,
     run_id: str,
     seen: set[str],
-    loaded_names: Mapping[str, str] | None = None,
+    loaded_names: Mapping[str, files.LoadedName] | None = None,
     tables: Collection[str] | None = None,
+    settle_seconds: float = files.DEFAULT_SETTLE_SECONDS,
 ) -> Path:
     """Land every new provider file of `inbox`; return the manifest path (see `files.intake`)."""
-    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables)
+    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables, settle_seconds)

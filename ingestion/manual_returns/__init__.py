@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion import contract as contracts
-from ingestion import files
+from ingestion import files, privacy
 
 FEED = "manual_returns"
 KPI_CATALOGUE = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "kpi_definitions.csv"
@@ -37,7 +37,7 @@ def _prepare(table_name: str, table: contracts.Table, frame: pd.DataFrame) -> pd
 
 
 def _number(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: "" if pd.isna(v) else f"{v:g}").astype("string")
+    return series.map(contracts.number_text, na_action="ignore").fillna("no value").astype("string")
 
 
 def _checks(table_name: str, table: contracts.Table, found: re.Match, rows: pd.DataFrame) -> list[files.Check]:
@@ -45,12 +45,14 @@ def _checks(table_name: str, table: contracts.Table, found: re.Match, rows: pd.D
     if table_name == "kpi_scorecard":
         catalogue = kpi_catalogue()
         known = rows["kpi_code"].isin(catalogue.index)
-        allowed = rows["kpi_code"].map(catalogue["manual_allowed"]).fillna(False).astype(bool)
+        allowed = rows["kpi_code"].isin(catalogue.index[catalogue["manual_allowed"]])
         checks.append(
             files.Check(
                 ~known,
                 "kpi_code",
-                "KPI code '" + rows["kpi_code"] + "' is not in the KPI catalogue (see the Guidance sheet)",
+                "KPI code "
+                + rows["kpi_code"].map(privacy.describe_code, na_action="ignore").astype("string")
+                + " is not in the KPI catalogue (see the Guidance sheet)",
             )
         )
         checks.append(
@@ -82,7 +84,7 @@ def _checks(table_name: str, table: contracts.Table, found: re.Match, rows: pd.D
                 "numerator " + _number(rows["numerator"]) + " is above the denominator " + _number(rows["denominator"]),
             )
         )
-        percent = rows["kpi_code"].map(catalogue["unit"]).eq("percent")
+        percent = rows["kpi_code"].isin(catalogue.index[catalogue["unit"] == "percent"])
         out_of_range = percent & ((rows["value"] < 0) | (rows["value"] > 100))
         checks.append(
             files.Check(
@@ -134,6 +136,8 @@ def _checks(table_name: str, table: contracts.Table, found: re.Match, rows: pd.D
 def message(file_name: str, sheet: str | None, row: int, field: str, reason: str) -> str:
     """Where the problem is and what is wrong, in the submitter's terms."""
     where = [file_name] + ([f"sheet {sheet}"] if sheet else []) + ([f"row {row}"] if row else [])
+    if not field:  # the row as a whole (too many cells, blank rows)
+        return f"{', '.join(where)}: {reason}"
     if reason == "missing mandatory field":
         reason = f"{field} is empty; it must be filled in"
     elif "%'" in reason and reason.startswith("not a valid number"):
@@ -141,7 +145,7 @@ def message(file_name: str, sheet: str | None, row: int, field: str, reason: str
     return f"{', '.join(where)}, field {field}: {reason}"
 
 
-RULES = files.FeedRules(feed=FEED, stop_at_blank_row=True, prepare=_prepare, checks=_checks, message=message)
+RULES = files.FeedRules(feed=FEED, prepare=_prepare, checks=_checks, message=message)
 
 
 def intake(
@@ -150,8 +154,9 @@ def intake(
     key: bytes,
     run_id: str,
     seen: set[str],
-    loaded_names: Mapping[str, str] | None = None,
+    loaded_names: Mapping[str, files.LoadedName] | None = None,
     tables: Collection[str] | None = None,
+    settle_seconds: float = files.DEFAULT_SETTLE_SECONDS,
 ) -> Path:
     """Land every new manual return of `inbox`; return the manifest path (see `files.intake`)."""
-    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables)
+    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables, settle_seconds)

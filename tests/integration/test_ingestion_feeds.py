@@ -62,7 +62,8 @@ def test_icb_intake_catches_each_kind_of_dirt_with_a_reason(icb_loaded):
     said = set(reasons["reason"])
     assert "invalid nhs number" in said  # blanked, the row kept
     assert set(reasons.loc[reasons["reason"] == "invalid nhs number", "action"]) == {"blanked"}
-    assert any(r.startswith("not a valid date (expected YYYY-MM-DD): '") for r in said)  # day-first files
+    # Day-first files: the value by its shape, never as written.
+    assert "not a valid date (expected YYYY-MM-DD): written like '99/99/9999'" in said
     assert any(r.startswith("unknown code 'A") or r.startswith("unknown code 'ADD'") for r in said)
     assert "missing mandatory field" in said
     assert any(r.startswith("exact duplicate of row ") for r in said)
@@ -176,7 +177,9 @@ def test_manual_returns_every_mistake_gets_a_message_naming_where(generated, tmp
     ]:
         assert expected in said, expected
     totals = con.execute("select count(*) from raw_manual_returns.kpi_scorecard where kpi_code = 'TOTAL'").fetchone()
-    assert totals == (0,)  # rows under the table are not data
+    assert totals == (0,)  # a total under the table is read, and rejected: not a KPI
+    skipped = rejects[rejects["action"] == "skipped"]
+    assert skipped["reason"].str.contains("blank: skipped, the rows below it were read").all() and len(skipped)
     summary = con.execute("select sum(rows_in), sum(rows_loaded), sum(rows_rejected) from ops.loaded_batches")
     rows_in, loaded, rejected_rows = summary.fetchone()
     assert rows_in == loaded + rejected_rows and loaded > 0

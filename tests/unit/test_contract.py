@@ -107,7 +107,10 @@ def test_pattern_minimum_and_maximum_are_enforced_when_asked():
     )
     assert checked.rows["submitted_on"].tolist() == [pd.Timestamp("2025-04-10")] * 1  # day-first accepted
     problems = checked.rejects.set_index("row_number")
-    assert problems.loc[6, "reason"] == "not in the expected form: '2025/03' (expected [0-9]{4}-(0[1-9]|1[0-2]))"
+    assert (
+        problems.loc[6, "reason"]
+        == "not in the expected form: written like '9999/99' (expected [0-9]{4}-(0[1-9]|1[0-2]))"
+    )
     assert problems.loc[7, "reason"] == "-1 is below the minimum 0"
     assert problems.loc[8, "field"] == "area_code"
     blanked = contracts.validate("t", SCORECARD, frame.iloc[[2]], rule_action="blanked", date_formats=["%d/%m/%Y"])
@@ -126,7 +129,7 @@ def test_record_key_made_of_an_identifier_is_hashed_or_left_blank():
     assert "P1000001" not in keyed.rejects.to_csv()
 
 
-def test_timestamps_with_and_without_an_offset_parse_together_as_utc():
+def test_timestamps_with_and_without_an_offset_parse_together_as_uk_wall_time():
     frame = pd.DataFrame(
         [
             _requests(last_modified_at="2024-02-01 10:00:00"),
@@ -137,9 +140,9 @@ def test_timestamps_with_and_without_an_offset_parse_together_as_utc():
     )
     checked = contracts.validate("t", REQUESTS, frame)
     assert checked.rows["last_modified_at"].tolist() == [
-        pd.Timestamp("2024-02-01 10:00"),
-        pd.Timestamp("2024-02-01 10:00"),
-        pd.Timestamp("2024-07-01 09:00"),
+        pd.Timestamp("2024-02-01 10:00"),  # no offset: UK wall time as written
+        pd.Timestamp("2024-02-01 10:00"),  # UTC in winter is UK time
+        pd.Timestamp("2024-07-01 10:00"),  # +01:00 in summer is UK time (BST)
     ]
     assert checked.rejects[["record_key", "reason"]].values.tolist() == [
         ["R4", "not a valid timestamp (expected ISO 8601)"]
