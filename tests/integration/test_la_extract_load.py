@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from ingestion import identifiers, load
+from ingestion.contract import REJECT_COLUMNS, ContractDriftError
 from ingestion.la_case_management import extract
+from orchestration import failures
 from synthetic.la_case_management import SCALES, build_frames, write_tables
 
 AS_OF = dt.date(2025, 3, 31)
@@ -226,3 +228,186 @@ def test_reconciliation_counts_run_dates_not_the_wall_clock_in_a_catch_up():
     assert extract.reconciliation_due("auto", True, "2024-01-01", 7, as_of=dt.date(2024, 1, 8))
     assert not extract.reconciliation_due("auto", True, "2024-01-01", 7, as_of=dt.date(2024, 1, 7))
     assert not extract.reconciliation_due("auto", True, "2024-06-01", 7, as_of=dt.date(2024, 1, 8))  # a rerun
+
+
+def test_every_missing_table_and_column_is_named_before_anything_is_extracted(tmp_path, key):
+    url = f"sqlite:///{tmp_path / 'cms.sqlite'}"
+    write_tables(url, build_frames(SCALES["demo"], seed=7, as_of=AS_OF, first_year=2025))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("drop table ssd_ehcp_named_plan")
+        conn.exec_driver_sql("drop table send_ep_allocations")
+        conn.exec_driver_sql("alter table send_annual_reviews rename column anre_outcome to outcome")
+    engine.dispose()
+    with pytest.raises(ContractDriftError) as raised:
+        extract.extract(url, "E10000017", tmp_path / "landing", key, run_id="run-1")
+    said = str(raised.value).split("; ")
+    assert said == [  # contract order, one error for all of it
+        "la_case_management.send_ep_allocations: table missing from source",
+        "la_case_management.ssd_ehcp_named_plan: table missing from source",
+        "la_case_management.send_annual_reviews: columns missing from source: anre_outcome",
+    ]
+    assert failures.classify(raised.value) == failures.FailureClass.DATA_QUALITY  # the source's owner, not on-call
+    assert not list((tmp_path / "landing").rglob("*.parquet"))  # nothing read before the check
+
+
+def _without_primary_key(url: str, table: str) -> None:
+    """Real systems without a key constraint (or views joining tables) can send a key twice."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":  # SQLite cannot drop a constraint: copy the table without it
+            conn.exec_driver_sql(f"create table {table}__copy as select * from {table}")
+            conn.exec_driver_sql(f"drop table {table}")
+            conn.exec_driver_sql(f"alter table {table}__copy rename to {table}")
+        else:
+            conn.exec_driver_sql(f"alter table {table} drop constraint {table}_pkey")
+    engine.dispose()
+
+
+def _copy_rows(url: str, table: str, key_column: str, key_value: str, times: int) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for _ in range(times):
+            conn.execute(
+                sa.text(f"insert into {table} select * from {table} where {key_column} = :k limit 1"), {"k": key_value}
+            )
+    engine.dispose()
+
+
+def _rejects(manifest: Path, table: str) -> pd.DataFrame:
+    batch = load.landing.read_manifest(manifest)
+    entry = next(t for t in batch.tables if t.table == table)
+    if entry.rejects_file is None:
+        return pd.DataFrame(columns=REJECT_COLUMNS)
+    return pd.read_parquet(Path(manifest).parent / entry.rejects_file)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def tiny_source(request, tmp_path):
+    """Nine requests and five people, written by hand: small enough for chunks of two rows."""
+    url = f"sqlite:///{tmp_path / 'cms.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    stamp = pd.Timestamp("2025-03-01 09:00")
+    requests = pd.DataFrame(
+        {
+            "ehcr_ehcp_request_id": [f"R0{i}" for i in range(1, 10)],
+            "ehcr_send_table_id": [f"S0{i}" for i in range(1, 10)],
+            "ehcr_ehcp_req_date": dt.date(2025, 1, 6),
+            "ehcr_ehcp_req_outcome": "A",
+            "last_modified_at": stamp,
+        }
+    )
+    person = pd.DataFrame({"pers_person_id": [f"P{i}" for i in range(1, 6)], "last_modified_at": stamp})
+    write_tables(url, {"ssd_ehcp_requests": requests, "ssd_person": person})
+    return url
+
+
+def test_a_primary_key_repeated_at_source_is_rejected_in_every_row_across_chunks(tiny_source, tmp_path, key):
+    url = tiny_source
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    _land_and_load(url, tmp_path, key, "run-1", con)  # R03, R06 and P3 loaded once, before the source went wrong
+    _without_primary_key(url, "ssd_ehcp_requests")
+    _without_primary_key(url, "ssd_person")
+    _copy_rows(url, "ssd_ehcp_requests", "ehcr_ehcp_request_id", "R03", 1)
+    _copy_rows(url, "ssd_ehcp_requests", "ehcr_ehcp_request_id", "R06", 2)
+    _copy_rows(url, "ssd_person", "pers_person_id", "P3", 1)
+    # Ordered by key the requests read R01 R02 R03 R03 R04 R05 R06 R06 R06 R07 R08 R09: chunks of two
+    # split R06's rows 7-8 | 9, chunks of three split R03's rows 3 | 4.
+    expected = [
+        (3, "R03", "primary key repeated at source: 2 rows share it; none loaded until the source is fixed"),
+        (4, "R03", "primary key repeated at source: 2 rows share it; none loaded until the source is fixed"),
+        (7, "R06", "primary key repeated at source: 3 rows share it; none loaded until the source is fixed"),
+        (8, "R06", "primary key repeated at source: 3 rows share it; none loaded until the source is fixed"),
+        (9, "R06", "primary key repeated at source: 3 rows share it; none loaded until the source is fixed"),
+    ]
+    person_hash = identifiers.pseudonymise(key, "la_person_id", "P3", "E10000017")
+    for chunk_rows in (2, 3, 50_000):
+        manifest = extract.extract(
+            url, "E10000017", tmp_path / "landing", key, run_id=f"chunks-{chunk_rows}", chunk_rows=chunk_rows
+        )
+        requests = _rejects(manifest, "ssd_ehcp_requests").sort_values("row_number")
+        found = list(zip(requests["row_number"], requests["record_key"], requests["reason"], strict=True))
+        assert found == expected, chunk_rows
+        assert set(requests["action"]) == {"rejected"} and set(requests["field"]) == {"ehcr_ehcp_request_id"}
+        people = _rejects(manifest, "ssd_person")
+        assert list(people["record_key"]) == [person_hash] * 2  # the LA person id hashed, never quoted
+        assert not people["reason"].str.contains("P3").any()
+        counts = {
+            t.table: (t.rows_in, t.rows_loaded, t.rows_rejected) for t in load.landing.read_manifest(manifest).tables
+        }
+        assert counts["ssd_ehcp_requests"] == (12, 7, 5) and counts["ssd_person"] == (6, 4, 2)
+    marks = load.watermarks(con, extract.FEED, "E10000017")
+    _land_and_load(url, tmp_path, key, "run-2", con, watermarks=marks, mode="full")
+    # Present at source, so not deleted: the version loaded before stays current until the source is fixed.
+    assert _deleted(con) == set()
+    rejected = con.execute(
+        "select count(*) from ops.rejected_rows where batch_id = 'la_case_management__run-2' and action = 'rejected'"
+    ).fetchone()
+    assert rejected == (7,)
+    accounting = con.execute(
+        "select rows_in, rows_loaded, rows_rejected from ops.loaded_batches "
+        "where batch_id = 'la_case_management__run-2' and source_table = 'ssd_ehcp_requests'"
+    ).fetchone()
+    assert accounting == (12, 7, 5)
+    held = con.execute(
+        "select count(*) from raw_la_case_management.ssd_ehcp_requests where ehcr_ehcp_request_id in ('R03', 'R06')"
+    ).fetchone()
+    assert held == (2,)  # from run-1 only
+
+
+def test_a_change_timestamp_in_the_future_never_hides_later_changes(small_source, tmp_path, key):
+    url, frames = small_source
+    requests = frames["ssd_ehcp_requests"]
+    slipped, corrected = requests["ehcr_ehcp_request_id"].iloc[[10, 20]]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # 2099 typed for 2025: a slip the source cannot stop
+        conn.execute(
+            sa.text("update ssd_ehcp_requests set last_modified_at = :ts where ehcr_ehcp_request_id = :rid"),
+            {"ts": dt.datetime(2099, 1, 1, 9), "rid": slipped},
+        )
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    before = extract.uk_now()
+    manifest = _land_and_load(url, tmp_path, key, "run-1", con)
+    marks = load.watermarks(con, extract.FEED, "E10000017")
+    assert pd.Timestamp(marks["ssd_ehcp_requests"]) <= pd.Timestamp(before)
+    assert pd.Timestamp(marks["ssd_ehcp_requests"]) == requests["last_modified_at"].drop(index=10).max()
+    flagged = con.execute(
+        "select record_key, field, reason from ops.rejected_rows "
+        "where source = 'la_case_management.ssd_ehcp_requests' and field = 'last_modified_at'"
+    ).fetchall()
+    assert len(flagged) == 1 and flagged[0][:2] == (slipped, "last_modified_at")
+    assert flagged[0][2].startswith(
+        "change timestamp in the future: '2099-01-01 09:00:00' is after the time it was read"
+    )
+    loaded = next(t for t in load.landing.read_manifest(manifest).tables if t.table == "ssd_ehcp_requests")
+    assert (loaded.rows_loaded, loaded.rows_rejected) == (len(requests), 0)  # flagged, still loaded
+
+    with engine.begin() as conn:  # a real correction, saved after that extract
+        conn.execute(
+            sa.text(
+                "update ssd_ehcp_requests set ehcr_ehcp_req_outcome = 'W', last_modified_at = :ts "
+                "where ehcr_ehcp_request_id = :rid"
+            ),
+            {"ts": extract.uk_now().replace(microsecond=0), "rid": corrected},
+        )
+    engine.dispose()
+    last_full = load.last_full_reconciliation(con, extract.FEED, "E10000017")
+    manifest = _land_and_load(url, tmp_path, key, "run-2", con, watermarks=marks, last_full_at=last_full)
+    assert load.landing.read_manifest(manifest).mode == "incremental"
+    latest = con.execute(
+        "select ehcr_ehcp_req_outcome from raw_la_case_management.ssd_ehcp_requests "
+        "where ehcr_ehcp_request_id = ? order by last_modified_at desc limit 1",
+        [corrected],
+    ).fetchone()
+    assert latest == ("W",)
+    slip = con.execute(
+        "select count(*) from raw_la_case_management.ssd_ehcp_requests where ehcr_ehcp_request_id = ?", [slipped]
+    ).fetchone()
+    assert slip == (2,)  # read again (at or after the watermark) and flagged each time until the source is fixed
+
+    # A watermark stored in the future before this cap existed is not trusted: the table is read whole.
+    poisoned = {**marks, "ssd_ehcp_requests": "2099-01-01T09:00:00"}
+    manifest = extract.extract(
+        url, "E10000017", tmp_path / "landing", key, run_id="run-3", watermarks=poisoned, mode="incremental"
+    )
+    read = {t.table: t.rows_in for t in load.landing.read_manifest(manifest).tables}
+    assert read["ssd_ehcp_requests"] == len(requests)

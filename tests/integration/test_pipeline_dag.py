@@ -84,6 +84,24 @@ def _source_frames() -> dict[str, pd.DataFrame]:
     return {"ssd_person": person, "ssd_send": send, "ssd_ehcp_requests": requests, "ssd_ehcp_assessment": assessment}
 
 
+def _send_request_twice(source_url: str, request_id: str) -> None:
+    """The source sends one request id on two rows (a system without the key constraint, or a view
+    joining tables). SQLite cannot drop the primary key the synthetic writer creates, so the table is
+    copied without it (CREATE TABLE AS keeps no constraint) before the row is written again."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(source_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("create table requests_copy as select * from ssd_ehcp_requests")
+        conn.exec_driver_sql("drop table ssd_ehcp_requests")
+        conn.exec_driver_sql("alter table requests_copy rename to ssd_ehcp_requests")
+        conn.execute(
+            sa.text("insert into ssd_ehcp_requests select * from ssd_ehcp_requests where ehcr_ehcp_request_id = :r"),
+            {"r": request_id},
+        )
+    engine.dispose()
+
+
 def _run_dag(env: dict, logical_date: str, log: Path) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [AIRFLOW, "dags", "test", "send_pipeline", logical_date], env=env, capture_output=True, text=True, timeout=900
@@ -97,6 +115,9 @@ def pipeline_run(session_dir, tmp_path_factory, module_pg_url):
     work = tmp_path_factory.mktemp("pipeline")
     source_url = f"sqlite:///{work / 'cms.sqlite'}"
     write_tables(source_url, _source_frames())
+    # R4 (withdrawn, never assessed) counts in none of the KPIs asserted below: rejecting both its rows
+    # leaves every hand-worked figure as it is.
+    _send_request_twice(source_url, "R4")
     env = {
         **os.environ,
         "SEND_TASK_RETRIES": "0",  # fail fast: a failing run should not sit out the backoff
@@ -154,16 +175,30 @@ def test_rows_are_accounted_for_and_rejects_kept_with_reason(pipeline_run):
         per_feed = con.execute(
             "select feed, sum(rows_in), sum(rows_loaded), sum(rows_rejected) from ops.loaded_batches group by feed"
         ).fetchall()
-        reasons = con.execute(
-            "select source, record_key, field, reason from ops.rejected_rows where feed = 'la_case_management'"
+        requests = con.execute(
+            "select rows_in, rows_loaded, rows_rejected from ops.loaded_batches "
+            "where source_table = 'ssd_ehcp_requests'"
         ).fetchall()
+        reasons = con.execute(
+            "select source, row_number, record_key, field, reason from ops.rejected_rows "
+            "where feed = 'la_case_management' order by row_number"
+        ).fetchall()
+        r4_loaded = con.execute(
+            "select count(*) from raw_la_case_management.ssd_ehcp_requests where ehcr_ehcp_request_id = 'R4'"
+        ).fetchone()
     for _, rin, loaded, rejected in per_feed:  # every feed, the DfE release included
         assert rin == loaded + rejected
-    assert [rejected for feed, _, _, rejected in per_feed if feed == "la_case_management"] == [1]
+    assert [rejected for feed, _, _, rejected in per_feed if feed == "la_case_management"] == [3]
+    # Read in key order: R1, R10, R2, R3, R4, R4, R5 ... (11 rows): R10 has an unknown code, both R4 rows share a key.
+    assert requests == [(11, 8, 3)]
+    repeated = "primary key repeated at source: 2 rows share it; none loaded until the source is fixed"
     assert reasons == [
-        ("la_case_management.ssd_ehcp_requests", "R10", "ehcr_ehcp_req_outcome",
-         "unknown code 'Z' (allowed: Y, N, A, W, H)")
+        ("la_case_management.ssd_ehcp_requests", 2, "R10", "ehcr_ehcp_req_outcome",
+         "unknown code 'Z' (allowed: Y, N, A, W, H)"),
+        ("la_case_management.ssd_ehcp_requests", 5, "R4", "ehcr_ehcp_request_id", repeated),
+        ("la_case_management.ssd_ehcp_requests", 6, "R4", "ehcr_ehcp_request_id", repeated),
     ]  # fmt: skip
+    assert r4_loaded == (0,)
 
 
 def test_quality_results_and_ledger_are_published(pipeline_run):
@@ -172,7 +207,8 @@ def test_quality_results_and_ledger_are_published(pipeline_run):
         outcomes = dict(con.execute("select outcome, count(*) from ops.data_quality_results group by 1").fetchall())
         run = con.execute("select status, checks_failed from ops.pipeline_runs").fetchall()
     assert outcomes.get("passed", 0) >= 10 and "failed" not in outcomes
-    assert run == [("published", 0)]
+    assert run == [("published", 0)]  # published although the source repeated a key (rejected at extract)
+    assert settings.published_path.is_file()
 
 
 def test_no_raw_identifier_survives_anywhere(pipeline_run):
