@@ -7,6 +7,7 @@ which is also how repeats are recognised. Delivery goes through Airflow provider
 whose connection exists: email (`smtp_alerts`, recipients in its extra `to`), a Microsoft Teams
 workflow webhook (`teams_alerts`, an HTTP connection) and Slack (`slack_alerts`, a Slack webhook
 connection). A channel that fails is logged and recorded; it never hides the original failure.
+Foreign text (exception messages) reaches an alert or a log line only through `ingestion.privacy.redact`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
 
+from ingestion.privacy import redact
 from orchestration import ig_register
 from orchestration.failures import classify
 from orchestration.settings import Settings
@@ -75,42 +77,57 @@ class SendRecoveryNotifier:
                 history.append(notice)
 
 
-def notify_owner(decision: ig_register.Decision, context, kpis: list[str]) -> bool:
-    """Tell a blocked feed's data owner once per run (a retried task does not repeat it); the run goes on
-    with the fallback, so this is a notice, not a failure alert. Returns whether a notice was sent now."""
+def notify_owner(decisions: list[ig_register.Decision], context, kpis: list[str]) -> bool:
+    """Tell one data owner, once per source system and run, which of their agreements are blocked: one
+    notice naming each with its reason and the KPIs falling back. An agreement already named in a notice
+    of this run (a retried task, a step that ran earlier) is not named again; a notice goes out only for
+    agreements not yet named. The run goes on with the fallback, so this is a notice, not a failure alert.
+    Returns whether the owner has now been told of every one of `decisions` in this run."""
     ti = context["ti"]
-    notice = {
-        "event": "owner_notice",
-        "dag_id": ti.dag_id,
-        "task_id": ti.task_id,
-        "run_id": ti.run_id,
-        "logical_date": str(context.get("logical_date")),
-        "feed": decision.feed,
-        "failure_class": "ig_blocker",
-        "reason": decision.reason,
-        "data_owner": decision.data_owner,
-        "contact": decision.contact,
-        "kpis_falling_back": kpis,
-        "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
-        "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/ig_blocker.md",
-    }
+    source, owner, contact = ig_register.source_of(decisions[0].feed), decisions[0].data_owner, decisions[0].contact
+    if any((ig_register.source_of(d.feed), d.data_owner, d.contact) != (source, owner, contact) for d in decisions):
+        raise ValueError("an owner notice is for one source and one data owner; group the decisions first")
     with _alert_log() as history:
-        if any(
-            e["event"] == "owner_notice" and e["run_id"] == notice["run_id"] and e.get("feed") == decision.feed
+        named = {
+            feed
             for e in history.events
-        ):
-            return False
-        subject = f"[SEND data platform] feed blocked: {decision.feed} (information governance)"
+            if e["event"] == "owner_notice"
+            and e["run_id"] == ti.run_id
+            and e.get("source") == source
+            and (e.get("data_owner"), e.get("contact")) == (owner, contact)
+            for feed in e.get("feeds", [])
+        }
+        new = [d for d in decisions if d.feed not in named]
+        if not new:
+            return True
+        notice = {
+            "event": "owner_notice",
+            "dag_id": ti.dag_id,
+            "task_id": ti.task_id,
+            "run_id": ti.run_id,
+            "logical_date": str(context.get("logical_date")),
+            "source": source,
+            "feeds": [d.feed for d in new],
+            "reasons": {d.feed: d.reason for d in new},
+            "reason": "; ".join(dict.fromkeys(d.reason for d in new)),  # a refusal blocks all with one reason
+            "failure_class": "ig_blocker",
+            "data_owner": owner,
+            "contact": contact,
+            "kpis_falling_back": kpis,
+            "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
+            "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/ig_blocker.md",
+        }
+        subject = f"[SEND data platform] feed blocked: {source} ({', '.join(notice['feeds'])}; information governance)"
         lines = [
-            f"Feed: {decision.feed} - not read in run {notice['run_id']} of {notice['dag_id']}",
-            f"Why: {decision.reason}",
-            f"Data owner: {decision.data_owner} ({decision.contact})",
+            f"Source: {source} - not used in run {notice['run_id']} of {notice['dag_id']}; blocked agreements:",
+            *(f"- {d.feed}: {d.reason}" for d in new),
+            f"Data owner: {owner} ({contact})",
             f"KPIs falling back (aggregate feed, manual scorecard or missing): {', '.join(kpis) or 'none'}",
             "Failure class: ig_blocker (not retried; the run goes on and publishes with the fallback)",
             f"Log: {notice['log_url']}",
             f"Runbook: {notice['runbook']}",
         ]
-        notice["delivered"] = deliver(subject, lines, extra_recipients=[decision.contact])
+        notice["delivered"] = deliver(subject, lines, extra_recipients=[contact])
         history.append(notice)
     log.warning("OWNER NOTICE %s", json.dumps(notice))
     return True
@@ -122,8 +139,8 @@ def build_alert(context) -> dict:
     failure_class = classify(exception)
     try:
         owner = ig_register.owner_of_task(ti.task_id)
-    except Exception:  # noqa: BLE001 - a broken register must not stop the alert about it
-        log.exception("no data owner from the IG register")
+    except Exception as error:  # noqa: BLE001 - a broken register must not stop the alert about it
+        log.error("no data owner from the IG register: %s: %s", type(error).__name__, redact(error))
         owner = None
     return {
         "dag_id": ti.dag_id,
@@ -132,7 +149,8 @@ def build_alert(context) -> dict:
         "logical_date": str(context.get("logical_date")),
         "try": f"{ti.try_number} of {(ti.max_tries or 0) + 1}",
         "failure_class": str(failure_class),
-        "error": str(exception)[:500] if exception else None,
+        # Foreign text (a driver's or library's message may quote a row's values): identifiers withheld.
+        "error": redact(exception, 500) if exception else None,
         "data_owner": owner or PLATFORM_OWNER,
         "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
         "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/{failure_class}.md",
@@ -178,8 +196,9 @@ def deliver(subject: str, lines: list[str], extra_recipients: list[str] = ()) ->
             send(conn_id, subject, lines)
             outcome[channel] = "sent"
         except Exception as error:  # noqa: BLE001 - a broken channel must not mask the failure being reported
-            log.exception("alert delivery through %s failed", channel)
-            outcome[channel] = f"failed: {type(error).__name__}: {error}"[:300]
+            # No traceback: its text is foreign and may echo what was sent; the class and redacted message suffice.
+            outcome[channel] = f"failed: {type(error).__name__}: {redact(error, 280)}"
+            log.error("alert delivery through %s %s", channel, outcome[channel])
     return outcome
 
 

@@ -1,4 +1,4 @@
-"""Settings every DAG shares: owner, retries with backoff, timeouts, the alert notifier, schedule."""
+"""Settings every DAG shares: owner, retries by failure class with backoff, timeouts, the alert notifier, schedule."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable
 
 from orchestration.alerts import SendAlertNotifier, SendRecoveryNotifier
+from orchestration.retry import FailureClassRetryPolicy
 
 LONDON = pendulum.timezone("Europe/London")
 START_DATE = pendulum.datetime(2021, 1, 1, tz=LONDON)  # first period the marts cover; catchup stays off
@@ -30,6 +31,8 @@ DEFAULT_ARGS = {
     "retry_delay": dt.timedelta(seconds=int(os.environ.get("SEND_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=30),
+    # Only transient failures spend those retries; the other classes fail and alert on the first try.
+    "retry_policy": FailureClassRetryPolicy(),
     "execution_timeout": dt.timedelta(minutes=45),
     "on_failure_callback": SendAlertNotifier(),
 }

@@ -1,12 +1,14 @@
 """Failure classes: the one place that decides what kind of failure an exception is.
 
-The class picks the alert's audience and runbook, and whether a retry can help:
-transient (retry with backoff, then on-call), ig_blocker (no retry, fall back, tell the data
-owner), data_quality (stop publication, tell the data owner), code_defect (on-call, fix code).
+The class picks the alert's audience and runbook, and whether a retry can help (every task's retry
+policy asks `classify`, orchestration/retry.py): transient (retry with backoff, then on-call),
+ig_blocker (no retry, fall back, tell the data owner), data_quality (no retry, stop publication, tell
+the data owner), code_defect (no retry, on-call, fix code).
 """
 
 from __future__ import annotations
 
+import errno
 import re
 from enum import StrEnum
 
@@ -35,7 +37,19 @@ _PG_LOGIN_REFUSED = re.compile(
     r"password authentication failed|is not permitted to log in|no pg_hba\.conf entry"
     r"|permission denied for database|role \"[^\"]+\" does not exist"
 )
-_PG_UNREACHABLE = re.compile(r"Connection refused|timeout expired|server closed the connection unexpectedly")
+_PG_UNREACHABLE = re.compile(
+    r"Connection refused|timeout expired|server closed the connection unexpectedly|could not translate host name"
+)
+# Cosmos reports a dbt build whose only failures are data tests as lines "<test>: Got N results,
+# configured to fail if != 0": the data failed its checks (docs/runbooks/data_quality.md), not the code.
+_DBT_ERRORS = "dbt invocation completed with errors:"
+_DBT_TEST_FAILED = re.compile(r"configured to (fail|warn) if")
+# Another process holds the file: DuckDB's lock (raised by duckdb, or reported by dbt through Cosmos as text)
+# and SQLite's busy database. The holder finishes; a later try gets the file.
+_FILE_LOCKED = re.compile(r"Could not set lock on file|database is locked")
+_FILE_LOCK_MODULES = {"_duckdb", "duckdb", "sqlite3", "cosmos"}
+# A network or a mounted landing share that went away for a moment (OSErrors that are no ConnectionError).
+_TRANSIENT_ERRNO = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ESTALE}
 # Exception classes of optional clients, matched by name so their libraries need not be installed.
 _ACCESS_DENIED_CLASSES = {"AuthenticationException", "ClientAuthenticationError", "BadAuthenticationType"}
 
@@ -50,13 +64,20 @@ def classify(exc: BaseException | None) -> FailureClass:
     for error in _chain(exc):
         if _access_denied(error):
             return FailureClass.IG_BLOCKER
-        if isinstance(error, DataQualityError | ContractDriftError | ChecksumMismatch):
+        if isinstance(error, DataQualityError | ContractDriftError | ChecksumMismatch) or _dbt_tests_failed(error):
             return FailureClass.DATA_QUALITY
         if _transient(error):
             return FailureClass.TRANSIENT
         if isinstance(error, QualityRuntimeError):
             return FailureClass.CODE_DEFECT
     return FailureClass.CODE_DEFECT
+
+
+def _dbt_tests_failed(error: BaseException) -> bool:
+    if type(error).__name__ != "CosmosDbtRunError" or not str(error).startswith(_DBT_ERRORS):
+        return False
+    lines = [line for line in str(error).removeprefix(_DBT_ERRORS).splitlines() if line.strip()]
+    return bool(lines) and all(_DBT_TEST_FAILED.search(line) for line in lines)
 
 
 def _access_denied(error: BaseException) -> bool:
@@ -74,6 +95,13 @@ def _access_denied(error: BaseException) -> bool:
 
 def _transient(error: BaseException) -> bool:
     if isinstance(error, TimeoutError | ConnectionError):  # resets, refusals, broken pipes, socket timeouts
+        return True
+    # The task's execution_timeout (a BaseException, matched by name): a source or lock that hung.
+    if type(error).__name__ == "AirflowTaskTimeout":
+        return True
+    if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNO:
+        return True
+    if type(error).__module__.split(".")[0] in _FILE_LOCK_MODULES and _FILE_LOCKED.search(str(error)):
         return True
     if _status_code(error) in _TRANSIENT_STATUS:
         return True

@@ -1,6 +1,11 @@
 """The feed steps every pipeline run takes, callable with or without Airflow: consult the IG register,
 read what may be read, record what was decided, tell a blocked feed's data owner once.
 
+A source system may carry several agreements (register feeds): the ICB's person-level referrals and
+aggregate waiting lists. ops.feed_status keeps one row per agreement; the data owner gets one notice per
+source and run naming every blocked agreement of theirs, whether the register blocked it or the source
+then refused access.
+
 A blocked feed (register, expired agreement, access refused at run time, data past its freshness
 limit) is not an error of the run: its KPIs fall back (aggregate feed, manual scorecard, missing)
 and the run publishes. Transient and other failures are raised for Airflow to retry and alert.
@@ -17,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.privacy import redact
 from orchestration import ig_register
 from orchestration.failures import FailureClass, classify
 from orchestration.settings import DBT_PROJECT_DIR
@@ -35,7 +41,8 @@ NEWEST_DATA_SQL = {
     "from raw_manual_returns.kpi_scorecard",
 }
 
-Notify = Callable[[ig_register.Decision, list[str]], bool]
+# (the blocked agreements of one source and one data owner, the KPIs falling back) -> whether the owner is told.
+Notify = Callable[[list[ig_register.Decision], list[str]], bool]
 
 
 @dataclass(frozen=True)
@@ -59,43 +66,72 @@ def kpis_of(feed: str, catalogue: Path = DBT_PROJECT_DIR / "seeds" / "kpi_defini
     return [r["kpi_code"] for r in rows if r["computing_feed"] in feeds or r["aggregate_feed"] in feeds]
 
 
-def allowed_feeds(con: duckdb.DuckDBPyConnection, run: SourceRun, notify: Notify) -> list[str]:
-    """Consult the register before touching the source; record and report every blocked feed."""
-    allowed = []
+def register_decisions(run: SourceRun) -> tuple[list[str], list[ig_register.Decision]]:
+    """Consult the register before touching the source: (the feeds that may be read, the decisions
+    blocking the others)."""
+    allowed, blocked = [], []
     for feed in run.feeds:
         decision = ig_register.decide(feed, run.as_of)
         if decision.allowed:
             allowed.append(feed)
         else:
-            block(con, run, decision, notify)
+            blocked.append(decision)
+    return allowed, blocked
+
+
+def allowed_feeds(con: duckdb.DuckDBPyConnection, run: SourceRun, notify: Notify) -> list[str]:
+    """Consult the register; record the blocked feeds and tell their owners (one notice per owner)."""
+    allowed, blocked = register_decisions(run)
+    block(con, run, blocked, notify)
     return allowed
 
 
 def read_source(
-    con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[str], read: Callable[[], Path], notify: Notify
-) -> Path | None:
-    """Run the source's extract; an access refusal blocks its feeds for this run instead of failing it."""
+    run: SourceRun, feeds: list[str], read: Callable[[], Path]
+) -> tuple[Path | None, list[ig_register.Decision]]:
+    """Run the source's extract: (its manifest, no decisions), or on an access refusal (None, a decision
+    blocking each of `feeds`) instead of failing the run. Other failures are raised."""
     try:
-        return read()
+        return read(), []
     except Exception as error:
         if classify(error) is not FailureClass.IG_BLOCKER:
             raise
-        for feed in feeds:
-            entry = ig_register.load_register().entry(feed)
-            reason = f"{run.source}: access refused at run time ({type(error).__name__}: {str(error)[:200]})"
-            block(con, run, ig_register.Decision(feed, False, reason, entry.data_owner, entry.contact), notify)
-        return None
+        register = ig_register.load_register()
+        # The driver's message is foreign text (it may quote a path, a login or a value): redacted.
+        reason = f"{run.source}: access refused at run time ({type(error).__name__}: {redact(error, 200)})"
+        entries = {feed: register.entry(feed) for feed in feeds}
+        return None, [ig_register.Decision(f, False, reason, e.data_owner, e.contact) for f, e in entries.items()]
 
 
-def block(con: duckdb.DuckDBPyConnection, run: SourceRun, decision: ig_register.Decision, notify: Notify) -> None:
-    log.warning("feed %s blocked: %s", decision.feed, decision.reason)
-    notified = notify(decision, kpis_of(decision.feed))
-    ledger.record_feed(con, run.run_id, decision.feed, "blocked", decision.reason, None, decision.data_owner, notified)
+def block(
+    con: duckdb.DuckDBPyConnection, run: SourceRun, decisions: list[ig_register.Decision], notify: Notify
+) -> None:
+    """Record each blocked agreement in ops.feed_status and tell each data owner once, in one notice."""
+    told = tell_owners(decisions, notify)
+    for decision in decisions:
+        log.warning("feed %s blocked: %s", decision.feed, decision.reason)
+        feed, reason, owner = decision.feed, decision.reason, decision.data_owner
+        ledger.record_feed(con, run.run_id, feed, "blocked", reason, None, owner, feed in told)
+
+
+def tell_owners(decisions: list[ig_register.Decision], notify: Notify) -> set[str]:
+    """One notice per data owner (and contact) naming all their blocked agreements of the source and the
+    union of the KPIs that fall back; returns the feeds whose owner has been told in this run."""
+    by_owner: dict[tuple[str, str], list[ig_register.Decision]] = {}
+    for decision in decisions:
+        by_owner.setdefault((decision.data_owner, decision.contact), []).append(decision)
+    told: set[str] = set()
+    for owned in by_owner.values():
+        kpis = list(dict.fromkeys(kpi for decision in owned for kpi in kpis_of(decision.feed)))
+        if notify(owned, kpis):
+            told |= {decision.feed for decision in owned}
+    return told
 
 
 def check_freshness(con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[str], notify: Notify) -> None:
     """After loading: a feed whose newest data is older than its freshness limit counts as blocked."""
     register = ig_register.load_register()
+    stale: list[tuple[ig_register.Decision, dt.date | None]] = []
     for feed in feeds:
         entry = register.entry(feed)
         newest = _newest_data(con, feed)
@@ -106,9 +142,13 @@ def check_freshness(con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[
         if decision.allowed:
             ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner)
         else:
-            log.warning("feed %s stale: %s", feed, decision.reason)
-            notified = notify(decision, kpis_of(feed))
-            ledger.record_feed(con, run.run_id, feed, "stale", decision.reason, newest, entry.data_owner, notified)
+            stale.append((decision, newest))
+    told = tell_owners([decision for decision, _ in stale], notify)
+    for decision, newest in stale:
+        log.warning("feed %s stale: %s", decision.feed, decision.reason)
+        ledger.record_feed(
+            con, run.run_id, decision.feed, "stale", decision.reason, newest, decision.data_owner, decision.feed in told
+        )
 
 
 def _newest_data(con: duckdb.DuckDBPyConnection, feed: str) -> dt.date | None:
@@ -141,26 +181,41 @@ def extract_task(source: str) -> str | None:
     run = SourceRun(source, dt.date.fromisoformat(dag_defaults.as_of(context)), context["run_id"])
     settings.build_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.build_path)) as con:
-        notify = _notifier(context)
-        allowed = allowed_feeds(con, run, notify)
-        if not allowed:
-            return None
-        key = connections.pseudonymisation_key()
-        if source == "la_case_management":
-            read = _la_reader(con, settings, key, run)
-        else:
+
+        def reader(allowed: list[str]) -> Callable[[], Path]:
+            key = connections.pseudonymisation_key()
+            if source == "la_case_management":
+                return _la_reader(con, settings, key, run)
             inbox = settings.inbox(source)
             if not inbox.exists() and inbox.is_relative_to(settings.data_dir):
                 inbox.mkdir(parents=True)  # the embedded layout makes its own folders; a real mount must exist
             module = _file_feed(source)
             seen, names = load.loaded_file_checksums(con, source), load.loaded_file_names(con, source)
             tables = [FEED_TABLES[f] for f in allowed] if source in ig_register.SOURCE_FEEDS else None
+            return lambda: module.intake(
+                inbox, settings.landing_dir, key, run.run_id, seen, names, tables, settings.inbox_settle_seconds
+            )
 
-            def read():
-                return module.intake(inbox, settings.landing_dir, key, run.run_id, seen, names, tables)
-
-        manifest = read_source(con, run, allowed, read, notify)
+        manifest = extract_source(con, run, reader, _notifier(context))
     return None if manifest is None else str(manifest)
+
+
+def extract_source(
+    con: duckdb.DuckDBPyConnection, run: SourceRun, reader: Callable[[list[str]], Callable[[], Path]], notify: Notify
+) -> Path | None:
+    """Consult the register, read the feeds it allows (`reader(allowed)` makes the read), then record and
+    report everything blocked on the way in one go: a data owner gets one notice naming every blocked
+    agreement, whether the register blocked it or the source refused access, even when the read then
+    fails for another reason. Returns the manifest, or None when nothing could be read."""
+    allowed, blocked = register_decisions(run)
+    try:
+        if not allowed:
+            return None
+        manifest, refused = read_source(run, allowed, reader(allowed))
+        blocked += refused
+        return manifest
+    finally:
+        block(con, run, blocked, notify)
 
 
 def load_task(source: str, manifest_path: str | None) -> int:
@@ -191,7 +246,7 @@ def load_task(source: str, manifest_path: str | None) -> int:
 def _notifier(context) -> Notify:
     from orchestration import alerts
 
-    return lambda decision, kpis: alerts.notify_owner(decision, context, kpis)
+    return lambda decisions, kpis: alerts.notify_owner(decisions, context, kpis)
 
 
 def _la_reader(con, settings, key: bytes, run: SourceRun) -> Callable[[], Path]:

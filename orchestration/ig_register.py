@@ -55,6 +55,11 @@ class Decision:
     contact: str
 
 
+def source_of(feed: str) -> str:
+    """The source system a register feed is read from: itself, unless it is one of a source's agreements."""
+    return next((source for source, feeds in SOURCE_FEEDS.items() if feed in feeds), feed)
+
+
 def register_path() -> Path:
     return Path(os.environ.get("SEND_IG_REGISTER_PATH", DEFAULT_PATH))
 

@@ -1,4 +1,5 @@
-"""Team rules written as tests: every DAG imports cleanly, fast, and carries owner, tags, retries and an alert."""
+"""Team rules written as tests: every DAG imports cleanly, fast, and carries owner, tags, retries by failure
+class and an alert."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ def test_no_import_errors(dagbag):
 
 
 def test_every_dag_follows_the_team_rules(dagbag):
+    from orchestration.retry import FailureClassRetryPolicy
+
     for dag_id, dag in dagbag.dags.items():
         assert dag.owner not in ("", "airflow"), dag_id
         assert dag.tags, f"{dag_id} has no tags"
@@ -17,8 +20,20 @@ def test_every_dag_follows_the_team_rules(dagbag):
         assert dag.on_success_callback, f"{dag_id} sends no recovery notice"
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            # Only transient failures may spend them (docs/runbooks): @task, Cosmos and plain operators alike.
+            assert isinstance(task.retry_policy, FailureClassRetryPolicy), f"{dag_id}.{task.task_id}: no retry policy"
             assert task.on_failure_callback, f"{dag_id}.{task.task_id} has no failure alert"
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id} has no timeout"
+
+
+def test_the_scheduler_sees_every_task_has_a_retry_policy(dagbag):
+    # Only a flag is serialized (the worker evaluates the policy on the parsed DAG): it must survive.
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    for dag_id, dag in dagbag.dags.items():
+        serialized = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+        missing = [t.task_id for t in serialized.tasks if not t.has_retry_policy]
+        assert not missing, f"{dag_id}: serialized without a retry policy: {missing}"
 
 
 def test_warehouse_writers_share_one_pool(dagbag):

@@ -16,7 +16,7 @@ import shlex
 import subprocess
 import tomllib
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -494,6 +494,185 @@ def test_dockerfile_copies_all_code_and_nothing_ignored(stages):
         assert (REPO_ROOT / source).exists(), f"COPY {source}: no such path in the repository"
         hits = [p for p in ignore if fnmatch.fnmatch(source, p.rstrip("/"))]
         assert not hits, f"COPY {source} is excluded from the build context by .dockerignore {hits}"
+
+
+# --- what the code reads from the repository at run time ---------------------------------------------
+
+RUNTIME_CODE = ("dags", "orchestration", "ingestion", "warehouse", "synthetic")  # what the image runs
+# Runs from a checkout only (make demo, make up): its embedded defaults under .local/ never reach the image.
+LOCAL_ONLY = {"orchestration.local"}
+# Made inside the image by a RUN step, so .dockerignore may keep the checkout's copy out of the context.
+GENERATED_IN_IMAGE = {"dbt_project/target": "dbt parse (test_dockerfile_builds_the_dbt_manifest)"}
+
+
+class _PathReader:
+    """Finds the repository paths a module names: module-level Path values, and every expression built
+    from them, from `Path(__file__)` or from REPO_ROOT-like constants with `/`, `.parent` or `.parents[n]`
+    (module level, function bodies and argument defaults alike). An expression whose path cannot be told
+    (`os.path.join(REPO_ROOT, name)`, `os.path.dirname(__file__)`) is reported as the root it starts from,
+    so it fails the test instead of being missed."""
+
+    def __init__(self, module, source: Path):
+        self.module, self.source = module, source
+        self.found: dict[Path, str] = {}
+
+    def scan(self) -> dict[Path, str]:
+        tree = ast.parse(self.source.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.expr):
+                value = self.evaluate(node.value)
+                if value == REPO_ROOT:  # defines the root (REPO_ROOT = Path(__file__)...): uses are checked
+                    continue
+            self.visit(node)
+        for name, value in vars(self.module).items():
+            if isinstance(value, Path) and value.is_relative_to(REPO_ROOT) and value != REPO_ROOT:
+                self.found.setdefault(value, f"{self.module.__name__}.{name}")
+        return self.found
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.expr):
+            value = self.evaluate(node)
+            if isinstance(value, Path) and value.is_relative_to(REPO_ROOT):
+                self.found.setdefault(value, f"{self.source.relative_to(REPO_ROOT)}:{node.lineno}")
+                return
+            if isinstance(node, ast.Name) and node.id == "__file__":  # used in a way evaluate cannot follow
+                self.found.setdefault(REPO_ROOT, f"{self.source.relative_to(REPO_ROOT)}:{node.lineno} (__file__)")
+                return
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
+    def evaluate(self, node: ast.expr):
+        """The value of a path-building expression, or None when it is anything else."""
+        match node:
+            case ast.Constant(value=str() as text):
+                return text
+            case ast.Name(id="__file__"):
+                return None  # only meaningful inside Path(...)
+            case ast.Name(id=name):
+                value = vars(self.module).get(name)
+                return value if isinstance(value, Path | ModuleType) or value is Path else None
+            case ast.Attribute(value=base, attr=attr):
+                owner = self.evaluate(base)
+                if isinstance(owner, ModuleType):  # module.CONSTANT
+                    value = getattr(owner, attr, None)
+                    return value if isinstance(value, Path) or value is Path else None
+                if isinstance(owner, Path) and attr in ("parent", "parents"):
+                    return getattr(owner, attr)
+                return None
+            case ast.Subscript(value=base, slice=ast.Constant(value=int() as index)):
+                owner = self.evaluate(base)
+                return owner[index] if type(owner).__name__ == "_PathParents" else None
+            case ast.Call(func=func, args=[ast.Name(id="__file__")]) if self.evaluate(func) is Path:
+                return Path(self.module.__file__)
+            case ast.Call(func=func, args=args) if self.evaluate(func) is Path:
+                parts = [self.evaluate(a) for a in args]
+                return Path(*parts) if parts and all(isinstance(p, str | Path) for p in parts) else None
+            case ast.Call(func=ast.Attribute(value=base, attr="resolve" | "absolute"), args=[]):
+                owner = self.evaluate(base)
+                return owner.resolve() if isinstance(owner, Path) else None
+            case ast.BinOp(left=left, op=ast.Div(), right=right):
+                folder = self.evaluate(left)
+                if not isinstance(folder, Path):
+                    return None
+                part = self.evaluate(right)
+                return folder / part if isinstance(part, str) else folder  # a computed name: its folder
+        return None
+
+
+def _runtime_modules():
+    """(module, source file) for every module of the code the image runs, imported as at run time."""
+    import importlib.util
+    import pkgutil
+
+    for package in RUNTIME_CODE:
+        if package == "dags":
+            for path in sorted((REPO_ROOT / "dags").glob("*.py")):
+                spec = importlib.util.spec_from_file_location(f"_runtime_paths_{path.stem}", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                yield module, path
+            continue
+        root = importlib.import_module(package)
+        yield root, Path(root.__file__)
+        for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+            if info.name in LOCAL_ONLY or info.name.endswith(".__main__"):
+                continue
+            module = importlib.import_module(info.name)
+            yield module, Path(module.__file__)
+
+
+def production_env(compose: dict, stages) -> dict[str, str]:
+    """The environment a task runs with: the image's ENV, then the compose common block."""
+    return {**assignments(stages[-1], "ENV"), **common_env(compose)}
+
+
+def runtime_repo_paths(env: dict[str, str]) -> dict[str, str]:
+    """Repository-relative path -> where the code names it, for everything read from the checkout at run time."""
+    from orchestration.settings import Settings
+
+    found: dict[Path, str] = {}
+    for module, source in _runtime_modules():
+        for path, where in _PathReader(module, source).scan().items():
+            found.setdefault(path, where)
+    # Settings: what production leaves at its default inside the repository (the rest is on volumes).
+    for field, value in vars(Settings.from_env(env)).items():
+        if isinstance(value, Path) and value.is_relative_to(REPO_ROOT):
+            found.setdefault(value, f"Settings.{field} with the production environment")
+    local = REPO_ROOT / ".local"
+    leaks = {str(p.relative_to(REPO_ROOT)): w for p, w in found.items() if p.is_relative_to(local)}
+    # .local/ holds the embedded defaults of a checkout: only Settings may name it, and production overrides it.
+    assert all(w.startswith("orchestration/settings.py:") for w in leaks.values()), f"code reads .local/: {leaks}"
+    return {str(p.relative_to(REPO_ROOT)): w for p, w in found.items() if not p.is_relative_to(local)}
+
+
+def image_copies(stages) -> tuple[dict[str, str], str]:
+    """(repository path -> where the build stage's COPY puts it, the code root REPO_ROOT becomes)."""
+    build = next(stage for stage in stages if any(kw == "COPY" and "uv.lock" in a for kw, a in stage))
+    code_root = next(args for kw, args in build if kw == "WORKDIR")
+    final_copies = [args.split() for kw, args in stages[-1] if kw == "COPY" and args.startswith("--from")]
+    assert any(args[-2:] == [code_root, code_root] for args in final_copies), (
+        f"the runtime stage must copy the build stage's {code_root} to the same path (REPO_ROOT in the container)"
+    )
+    copied = {}
+    for kw, args in build:
+        tokens = [t for t in args.split() if not t.startswith("--")] if kw == "COPY" else []
+        for source in tokens[:-1]:
+            dest = posixpath.normpath(posixpath.join(code_root, tokens[-1]))
+            if (REPO_ROOT / source).is_file() and tokens[-1].endswith("/"):
+                dest = posixpath.join(dest, posixpath.basename(source))
+            copied[posixpath.normpath(source)] = dest
+    return copied, code_root
+
+
+def test_the_image_has_every_repository_path_the_code_reads(compose, stages):
+    read = runtime_repo_paths(production_env(compose, stages))
+    # The scan sees what we know is read; if it stops seeing these, it is the scan that broke.
+    for known in ("governance/ig_register.yml", "ingestion/contracts", "dbt_project/seeds/kpi_definitions.csv",
+                  "soda_checks/contracts", "dbt_project/profiles.yml", "dbt_project/target/manifest.json"):  # fmt: skip
+        assert known in read, f"the scan no longer finds {known}: {sorted(read)}"
+    copied, code_root = image_copies(stages)
+    lines = (line.strip() for line in DOCKERIGNORE_PATH.read_text().splitlines())
+    ignore = [line.rstrip("/") for line in lines if line and not line.startswith("#")]
+    # Tasks run on workers; the dag-processor runs failure callbacks of dead tasks, which read the register too.
+    readers = [mounts(compose["services"][name]) for name in ("airflow-worker", "airflow-dag-processor")]
+    problems = []
+    for path, where in sorted(read.items()):
+        if path == ".":
+            problems.append(f"{where} reads the repository root through an expression the test cannot follow")
+            continue
+        in_container = posixpath.join(code_root, path)
+        sources = [src for src in copied if src == "." or path == src or path.startswith(f"{src}/")]
+        copy = max(sources, key=len, default=None)  # the most specific COPY decides where it lands
+        copied_right = copy is not None and copied[copy] == posixpath.normpath(posixpath.join(code_root, copy))
+        mounted = all(any(is_under(in_container, target) for target in service) for service in readers)
+        if not (copied_right or mounted):
+            problems.append(f"{path} ({where}) is neither COPY'd to {in_container} nor mounted there")
+        elif copied_right and not any(path == g or path.startswith(f"{g}/") for g in GENERATED_IN_IMAGE):
+            parts = [path, *(str(parent) for parent in Path(path).parents if str(parent) != ".")]
+            hits = sorted({pattern for pattern in ignore for part in parts if fnmatch.fnmatch(part, pattern)})
+            if hits:
+                problems.append(f"{path} ({where}) is kept out of the build context by .dockerignore {hits}")
+    assert not problems, "the image lacks what the code reads at run time:\n" + "\n".join(problems)
 
 
 def test_lock_has_what_the_celery_stack_needs():

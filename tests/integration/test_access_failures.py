@@ -1,7 +1,7 @@
 """Failure classification on errors raised by the real drivers against the local PostgreSQL.
 
 Login refusals at connect time carry no SQLSTATE in libpq, a revoked GRANT does; both must read as
-information-governance blockers, an unreachable server as transient."""
+information-governance blockers (not retried), an unreachable server as transient (retried)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from airflow.sdk import RetryAction
 
 from orchestration.failures import FailureClass, classify
+from orchestration.retry import FailureClassRetryPolicy
 
 
 def _error_of(url: str, sql: str = "select 1") -> BaseException:
@@ -23,6 +25,10 @@ def _error_of(url: str, sql: str = "select 1") -> BaseException:
     finally:
         engine.dispose()
     pytest.fail(f"{sql!r} on {url} did not fail")
+
+
+def _retry_action(error: BaseException) -> RetryAction:
+    return FailureClassRetryPolicy().evaluate(error, try_number=1, max_tries=2).action
 
 
 @pytest.fixture
@@ -39,7 +45,9 @@ def test_revoked_login_is_an_ig_blocker(admin, pg_url, driver):
         conn.exec_driver_sql(f"create role {role} nologin")
     try:
         url = sa.make_url(pg_url).set(drivername=f"postgresql+{driver}", username=role)
-        assert classify(_error_of(url.render_as_string(hide_password=False))) is FailureClass.IG_BLOCKER
+        error = _error_of(url.render_as_string(hide_password=False))
+        assert classify(error) is FailureClass.IG_BLOCKER
+        assert _retry_action(error) is RetryAction.FAIL  # retrying a refused login can lock the account
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"drop role {role}")
@@ -64,7 +72,9 @@ def test_revoked_grant_is_an_ig_blocker(admin, pg_url, driver):
 
 def test_unreachable_server_is_transient(pg_url):
     url = sa.make_url(pg_url).set(port=1)  # nothing listens on port 1
-    assert classify(_error_of(url.render_as_string(hide_password=False))) is FailureClass.TRANSIENT
+    error = _error_of(url.render_as_string(hide_password=False))
+    assert classify(error) is FailureClass.TRANSIENT
+    assert _retry_action(error) is RetryAction.RETRY
 
 
 def test_missing_table_is_a_code_defect(pg_url):

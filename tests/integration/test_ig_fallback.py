@@ -53,9 +53,10 @@ def _nd(provenance: dict[str, str]) -> set[str]:
 
 
 def _notices(outcome) -> dict[str, int]:
+    """Owner notices of the run per source system."""
     counts: dict[str, int] = {}
     for notice in outcome.notices:
-        counts[notice["feed"]] = counts.get(notice["feed"], 0) + 1
+        counts[notice["source"]] = counts.get(notice["source"], 0) + 1
     return counts
 
 
@@ -75,9 +76,12 @@ def test_a_blocked_icb_feed_falls_back_to_the_manual_scorecard_with_one_owner_no
     outcome = outcomes[step]
     assert _nd(outcome.provenance) == {"manual"}, outcome.scenario.name
     assert outcome.provenance["EHCP_20WK_ALL"] == "feed"  # the LA feed is untouched
-    assert _notices(outcome) == dict.fromkeys(ICB_FEEDS, 1)  # exactly one per blocked feed in the run
-    assert all(reason in n["reason"] for n in outcome.notices)
-    assert all(n["data_owner"].startswith("ICB") and n["runbook"].endswith("ig_blocker.md") for n in outcome.notices)
+    assert _notices(outcome) == {"icb_nd_pathway": 1}  # one for the source in the run, not one per agreement
+    [notice] = outcome.notices
+    assert set(notice["feeds"]) == ICB_FEEDS and all(reason in r for r in notice["reasons"].values())
+    assert notice["data_owner"].startswith("ICB") and notice["runbook"].endswith("ig_blocker.md")
+    falling_back = {kpi for kpi in outcome.provenance if kpi.startswith("ND_")}
+    assert falling_back <= set(notice["kpis_falling_back"])  # the union over both agreements
 
 
 def test_no_retry_is_spent_on_an_ig_blocker(walk):

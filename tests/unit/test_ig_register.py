@@ -67,3 +67,12 @@ def test_an_invalid_register_names_the_file_and_the_field(tmp_path):
 def test_an_unknown_feed_must_be_registered_first(tmp_path):
     with pytest.raises(KeyError, match="not in the IG register"):
         decide("gp_records", AS_OF, _register(tmp_path))
+
+
+def test_every_agreement_belongs_to_one_source_system():
+    # Owner notices are per source system: the ICB's two agreements are one source, others are their own.
+    register = load_register(ig_register.DEFAULT_PATH)
+    assert {ig_register.source_of(f) for f in ("icb_nd_referrals", "icb_nd_waiting_list")} == {"icb_nd_pathway"}
+    assert ig_register.source_of("la_case_management") == "la_case_management"
+    for source, feeds in ig_register.SOURCE_FEEDS.items():
+        assert set(feeds) <= set(register.feeds), f"{source} carries agreements the register does not list"
