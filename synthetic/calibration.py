@@ -129,6 +129,17 @@ def all_la_codes() -> list[str]:
     return [code for code in load_targets().index if code != ENGLAND]
 
 
+def old_la_codes() -> list[str]:
+    """Every LA's three-digit code, in the table's order."""
+    return [c for c in load_targets()["old_la_code"].dropna().astype(str).tolist() if c]
+
+
+def by_year(table: dict[int, float], year: int) -> float:
+    """The value for the latest year listed at or before `year` (the first one before the table starts)."""
+    earlier = [k for k in table if k <= year]
+    return table[max(earlier)] if earlier else table[min(table)]
+
+
 def _series(row: pd.Series, prefix: str) -> dict[int, float]:
     out = {}
     for key, value in row.items():
@@ -281,11 +292,10 @@ def _on_time_path(known: dict[int, float], years: range) -> dict[int, float]:
     if not known:
         known = {2024: 0.46}
     out = dict(known)
-    first, last = min(known), max(known)
+    last = max(known)
     for year in range(years.start, last):
         if year not in out:  # before the first published year, or a gap (`x`): the nearest earlier one
-            earlier = [y for y in known if y < year]
-            out[year] = known[max(earlier)] if earlier else known[first]
+            out[year] = by_year(known, year)
     value = known[last]
     for year in range(last + 1, years.stop):
         value += (0.60 - value) / 3

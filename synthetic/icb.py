@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic import dirty, people
-from synthetic.calibration import LaTargets
+from synthetic.calibration import LaTargets, by_year
 from synthetic.la_case_management import iso_text
 from synthetic.la_world import DISTRICTS, LaWorld
 from synthetic.timeline import Reveal, TableSpec, snapshot
@@ -199,7 +199,7 @@ def _pathway(rng, pathway, provider, population, start_year, end) -> pd.DataFram
     years = range(start_year, end.astype(object).year + 1)
     received = []
     for year in years:
-        expected = population * REFERRAL_RATE[pathway] * _by_year(DEMAND[pathway], year)
+        expected = population * REFERRAL_RATE[pathway] * by_year(DEMAND[pathway], year)
         n = int(rng.poisson(expected))
         received.append(np.datetime64(dt.date(year, 1, 1), "D") + rng.integers(0, 365, n) * D)
     received = np.sort(np.concatenate(received))
@@ -210,7 +210,7 @@ def _pathway(rng, pathway, provider, population, start_year, end) -> pd.DataFram
     triage = received + rng.integers(14, 57, n) * D
     contact_weeks = rng.gamma(2.0, np.clip(3.0 + 1.2 * (year - 2021), 2.5, 9.0))
     contact = received + (contact_weeks * 7).astype(np.int64) * D
-    support_p = np.array([_by_year(SUPPORT_OFFERED, int(y)) for y in year])
+    support_p = np.array([by_year(SUPPORT_OFFERED, int(y)) for y in year])
     support = np.where(~rejected & (rng.random(n) < support_p), contact + rng.integers(0, 61, n) * D, NaT).astype(
         "datetime64[D]"
     )
@@ -257,7 +257,7 @@ def _queue(rng, received, eligible, year, end, base_rate, leave) -> np.ndarray:
         m_start = month.astype("datetime64[D]")
         m_end = (month + 1).astype("datetime64[D]") - 1 * D
         y = int(month.astype("datetime64[Y]").astype(np.int64) + 1970)
-        slots_f = base_rate * _by_year(CAPACITY, y) * 1.0 / 12 + carry
+        slots_f = base_rate * by_year(CAPACITY, y) * 1.0 / 12 + carry
         slots = int(slots_f)
         carry = slots_f - slots
         candidates = np.flatnonzero(waiting & (received + 28 * D <= m_end) & (leave > m_end))
@@ -266,12 +266,6 @@ def _queue(rng, received, eligible, year, end, base_rate, leave) -> np.ndarray:
         waiting[chosen] = False
         month += 1
     return start
-
-
-def _by_year(table: dict[int, float], year: int) -> float:
-    """The value for the latest year listed at or before `year` (the first one before the table starts)."""
-    earlier = [k for k in table if k <= year]
-    return table[max(earlier)] if earlier else table[min(table)]
 
 
 # ---------------------------------------------------------------------------------------------
