@@ -91,3 +91,20 @@ def has_ops_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
             [table],
         ).fetchone()[0]
     )
+
+
+def newer_publication(con: duckdb.DuckDBPyConnection, as_of: str) -> str | None:
+    """The as-of date of a publication newer than `as_of`, if any: a rerun of a past date (a backfill,
+    a cleared run) never takes the published marts back in time, it is `superseded`."""
+    if not has_ops_table(con, "pipeline_runs"):
+        return None
+    (newest,) = con.execute("select max(logical_date) from ops.pipeline_runs where status = 'published'").fetchone()
+    return newest.isoformat() if newest is not None and newest.isoformat() > as_of else None
+
+
+def blocked_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:
+    """The agreements the run recorded as blocked (not read)."""
+    if not has_ops_table(con, "feed_status"):
+        return set()
+    rows = con.execute("select feed from ops.feed_status where run_id = ? and status = 'blocked'", [run_id])
+    return {feed for (feed,) in rows.fetchall()}

@@ -1,4 +1,13 @@
-"""Soda Core contract verification on the build copy of the warehouse.
+"""The publication gate on the build copy of the warehouse: Soda Core contracts, then the row-count guard.
+
+`dbt build` has already run every dbt data test, one model at a time (keys present and unique, codes
+accepted, relationships to seeds, enforced model contracts). The Soda contracts under
+soda_checks/contracts/ do not repeat those: they check the build as it is about to be published, across
+tables and runs (marts agreeing with each other, the public profile against the exact figures,
+completeness, that this run built the rows). One rule needs a figure from an earlier run, which a Soda
+threshold cannot refer to: a published mart must not lose more than MAX_ROW_DROP of its rows since the
+last publication. It is checked here, in Python, and recorded in ops.data_quality_results like every
+Soda check (row_drop_checks says why not in a contract).
 
 Runs in-process on the caller's DuckDB connection (no second process fights for the file lock).
 Failed checks block publication; warned checks are recorded and publish. A Soda runtime error
@@ -17,8 +26,12 @@ import duckdb
 from warehouse.ledger import has_ops_table
 
 DATA_SOURCE_NAME = "send_warehouse"
-ROW_COUNT_CHECK = "Row count"  # Soda's default name for row_count checks
-MAX_ROW_DROP = 0.5
+MARTS_SCHEMA = "marts"  # what publication copies (warehouse/publish.py PUBLISHED_SCHEMAS), guarded for row drops
+MAX_ROW_DROP = 0.5  # a mart that lost more than this share of its rows since the last publication: blocks
+WARN_ROW_DROP = 0.2  # more than this share: warns (recorded, publishes)
+ROW_DROP_CONTRACT = "warehouse/quality.py"
+ROW_DROP_CHECK = f"no drop of more than {MAX_ROW_DROP:.0%} in rows since the last publication"
+_ROW_DROP_LIKE = "% in rows since the last publication"  # every threshold this check was ever recorded with
 _OUTCOMES = {"PASSED": "passed", "FAILED": "failed", "WARN": "warned", "NOT_EVALUATED": "not_evaluated"}
 RESULTS_DDL = """
 create schema if not exists ops;
@@ -64,18 +77,26 @@ def contract_paths(contracts_dir: Path) -> list[Path]:
     return sorted(contracts_dir.rglob("*.yml"))
 
 
-def verify(con: duckdb.DuckDBPyConnection, contracts_dir: Path) -> list[CheckResult]:
+def contract_variables(run_id: str) -> dict[str, str]:
+    """Values for the variables a contract may declare. RUN_ID is spliced into SQL text by Soda
+    (`'${var.RUN_ID}'`), so a quote in it is doubled."""
+    return {"RUN_ID": run_id.replace("'", "''")}
+
+
+def verify(con: duckdb.DuckDBPyConnection, contracts_dir: Path, run_id: str | None = None) -> list[CheckResult]:
+    """Every contract under `contracts_dir`; a contract declaring RUN_ID needs `run_id`."""
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")  # telemetry stalls offline runs
     from soda_core.contracts import verify_contract_locally
     from soda_duckdb import DuckDBDataSource
 
+    variables = contract_variables(run_id) if run_id is not None else None
     results: list[CheckResult] = []
     for path in contract_paths(contracts_dir):
         name = str(path.relative_to(contracts_dir))
         dataset = f"{path.parent.name}.{path.stem}"  # contracts/<schema>/<table>.yml mirrors the warehouse
         source = DuckDBDataSource.from_existing_cursor(con.cursor(), name=DATA_SOURCE_NAME)
         try:
-            session = verify_contract_locally(data_sources=[source], contract_file_path=str(path))
+            session = verify_contract_locally(data_sources=[source], contract_file_path=str(path), variables=variables)
         except Exception as error:  # a contract Soda cannot parse or run is a failed gate, never a pass
             raise QualityRuntimeError(f"Soda could not verify {name}: {error}") from error
         if session.has_errors:
@@ -84,7 +105,7 @@ def verify(con: duckdb.DuckDBPyConnection, contracts_dir: Path) -> list[CheckRes
             for check_result in verification.check_results:
                 check = check_result.check
                 metrics = dict(check_result.diagnostic_metric_values or {})
-                measured = _headline_metric(metrics)
+                measured = _measured(check_result.threshold_value, metrics)
                 results.append(
                     CheckResult(
                         contract=name,
@@ -92,17 +113,21 @@ def verify(con: duckdb.DuckDBPyConnection, contracts_dir: Path) -> list[CheckRes
                         check_name=check.name,
                         column_name=getattr(check, "column_name", None),
                         outcome=_OUTCOMES.get(check_result.outcome.name, check_result.outcome.name.lower()),
-                        measured_value=None if measured is None else float(measured),
+                        measured_value=measured,
                         diagnostics=metrics,
                     )
                 )
     return results
 
 
-def _headline_metric(metrics: dict) -> float | None:
-    """The number a check judged: missing_count, invalid_count, duplicate_count...; row counts otherwise."""
-    counts = [v for k, v in metrics.items() if k.endswith("_count")]
-    return counts[0] if counts else metrics.get("check_rows_tested")
+def _measured(threshold_value, metrics: dict) -> float | None:
+    """The number the check judged (failed rows, invalid or missing count, row count, metric value);
+    for a check without one (schema), the first count among its diagnostics, else the rows tested."""
+    if isinstance(threshold_value, int | float):
+        return float(threshold_value)
+    counts = [v for k, v in metrics.items() if k.endswith("_count") and isinstance(v, int | float)]
+    value = counts[0] if counts else metrics.get("check_rows_tested")
+    return None if value is None else float(value)
 
 
 def record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[CheckResult]) -> None:
@@ -127,49 +152,87 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[CheckResul
     )
 
 
-def row_drop_checks(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> list[CheckResult]:
-    """Compare each table's row count with the last published run's: a sudden drop blocks publication.
+def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows in every table of the published schema, contract or not."""
+    tables = con.execute(
+        "select table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ? and table_type = 'BASE TABLE' order by 1",
+        [MARTS_SCHEMA],
+    ).fetchall()
+    return {
+        f"{MARTS_SCHEMA}.{table}": con.execute(f'select count(*) from "{MARTS_SCHEMA}"."{table}"').fetchone()[0]
+        for (table,) in tables
+    }
 
-    Soda 4 thresholds are static numbers, so the comparison with the previous run lives here, fed by
-    the row counts the row_count checks recorded in ops.data_quality_results."""
-    counts = {r.dataset: r.measured_value for r in results if r.check_name.startswith(ROW_COUNT_CHECK)}
-    previous = dict(
-        con.execute(
-            f"""
-            select q.dataset, q.measured_value
-            from ops.data_quality_results as q
-            join ops.pipeline_runs as r using (run_id)
-            where r.status = 'published' and q.check_name like '{ROW_COUNT_CHECK}%'
-            qualify row_number() over (partition by q.dataset order by r.recorded_at desc) = 1
-            """
-        ).fetchall()
-        if has_ops_table(con, "pipeline_runs") and has_ops_table(con, "data_quality_results")
-        else []
-    )
+
+def last_published_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, tuple[float, str]]:
+    """Per mart, the row count this check recorded in the newest published run (other than `run_id`)
+    that counted it: (rows, that run's id)."""
+    if not (has_ops_table(con, "pipeline_runs") and has_ops_table(con, "data_quality_results")):
+        return {}
+    found = con.execute(
+        """
+        select q.dataset, q.measured_value, q.run_id
+        from ops.data_quality_results as q
+        inner join ops.pipeline_runs as r on q.run_id = r.run_id
+        where r.status = 'published' and q.run_id <> ? and q.contract = ? and q.check_name like ?
+            and q.measured_value is not null
+        qualify row_number() over (partition by q.dataset order by r.recorded_at desc) = 1
+        """,
+        [run_id, ROW_DROP_CONTRACT, _ROW_DROP_LIKE],
+    ).fetchall()
+    return {dataset: (rows, previous_run) for dataset, rows, previous_run in found}
+
+
+def row_drop_checks(con: duckdb.DuckDBPyConnection, run_id: str, as_of: str | None = None) -> list[CheckResult]:
+    """Each published mart's rows against the last publication's: losing more than WARN_ROW_DROP of them
+    warns, more than MAX_ROW_DROP blocks. Every mart is counted and recorded (measured_value = rows), so
+    the next run has this run's counts to compare with once it is published.
+
+    Why not a Soda check: a Soda 4 threshold is a fixed number in the contract and a check sees only the
+    data of this build, while this rule compares with a figure from an earlier run (kept in
+    ops.data_quality_results). A metric query reading ops could return the ratio, but it would be
+    copied into every contract, miss the marts without one, and still need this count recorded.
+
+    A run older than the published marts (a backfill, a cleared past date) will not publish (it is
+    `superseded`): its marts cover fewer months by design, so they are counted, not compared."""
+    from warehouse.ledger import newer_publication
+
+    superseded = as_of is not None and newer_publication(con, as_of) is not None
+    previous = {} if superseded else last_published_counts(con, run_id)
     checks = []
-    for dataset, now in counts.items():
-        before = previous.get(dataset)
-        if before is None or now is None:
-            continue
-        dropped = before > 0 and now < before * (1 - MAX_ROW_DROP)
+    for dataset, rows in mart_row_counts(con).items():
+        before, before_run = previous.get(dataset, (None, None))
+        lost = 1 - rows / before if before else 0.0
+        outcome = "failed" if lost > MAX_ROW_DROP else "warned" if lost > WARN_ROW_DROP else "passed"
         checks.append(
             CheckResult(
-                contract="warehouse/quality.py",
+                contract=ROW_DROP_CONTRACT,
                 dataset=dataset,
-                check_name=f"no drop of more than {MAX_ROW_DROP:.0%} in rows since the last publication",
+                check_name=ROW_DROP_CHECK,
                 column_name=None,
-                outcome="failed" if dropped else "passed",
-                measured_value=now,
-                diagnostics={"previous_rows": before, "rows": now},
+                outcome=outcome,
+                measured_value=float(rows),
+                diagnostics={
+                    "rows": rows,
+                    "previous_rows": before,
+                    "previous_run_id": before_run,
+                    "share_lost": round(lost, 4) if before else None,
+                    "warn_above": WARN_ROW_DROP,
+                    "fail_above": MAX_ROW_DROP,
+                },
             )
         )
     return checks
 
 
-def gate(con: duckdb.DuckDBPyConnection, contracts_dir: Path, run_id: str) -> list[CheckResult]:
-    """Verify, record, and raise DataQualityError if any blocking check failed."""
-    results = verify(con, contracts_dir)
-    results += row_drop_checks(con, results)
+def gate(
+    con: duckdb.DuckDBPyConnection, contracts_dir: Path, run_id: str, as_of: str | None = None
+) -> list[CheckResult]:
+    """Verify, record, and raise DataQualityError if any blocking check failed. `as_of`: the run's
+    date (ISO), so a run older than the published marts is not held to their row counts."""
+    results = verify(con, contracts_dir, run_id)
+    results += row_drop_checks(con, run_id, as_of)
     record(con, run_id, results)
     failed = [r for r in results if r.blocking]
     if failed:

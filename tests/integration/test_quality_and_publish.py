@@ -28,10 +28,10 @@ def contracts(tmp_path):
 
 KPI_ROW = """(
     'EHCP_20WK_ALL', 'E10000017', date '2024-05-01', date '2024-05-31', 'month', {num}, {den}, {value},
-    'percent', 60.0, 'green', 'feed', 'la_case_management', false, now(), 'run-1')"""
+    'percent', 60.0, 'green', 'feed', 'la_case_management', false, now(), '{run_id}')"""
 
 
-def _warehouse(path: Path, num: int = 3, den: int = 5) -> duckdb.DuckDBPyConnection:
+def _warehouse(path: Path, num: int = 3, den: int = 5, run_id: str = "run-1") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("create schema marts")
     con.execute(
@@ -40,7 +40,9 @@ def _warehouse(path: Path, num: int = 3, den: int = 5) -> duckdb.DuckDBPyConnect
             numerator bigint, denominator bigint, value double, unit varchar, target double, rag varchar,
             provenance varchar, source varchar, is_suppressed boolean, refreshed_at timestamptz, run_id varchar)"""
     )
-    con.execute("insert into marts.kpi_values values " + KPI_ROW.format(num=num, den=den, value=100 * num / den))
+    con.execute(
+        "insert into marts.kpi_values values " + KPI_ROW.format(num=num, den=den, value=100 * num / den, run_id=run_id)
+    )
     con.execute(
         "create table marts.kpi_catalogue as select 'EHCP_20WK_ALL' as kpi_code, 'EHC plans in 20 weeks' as kpi_name, "
         "'Priority II' as priority_area, 'd' as definition, 'n' as numerator_definition, "
@@ -69,7 +71,7 @@ def test_blocking_failure_names_the_check_and_publishes_nothing(tmp_path, contra
     publish.publish(good, published)
     before = _digest(published)
 
-    bad = _warehouse(tmp_path / "build.duckdb", num=7, den=5)  # numerator above denominator, value 140%
+    bad = _warehouse(tmp_path / "build.duckdb", num=7, den=5, run_id="run-2")  # numerator > denominator, 140%
     with pytest.raises(quality.DataQualityError) as error:
         quality.gate(bad, contracts, "run-2")
     failed = {r.check_name for r in error.value.failed}
@@ -93,21 +95,33 @@ def test_unparseable_contract_fails_the_gate(tmp_path, contracts):
         quality.gate(_warehouse(tmp_path / "build.duckdb"), contracts, "run-1")
 
 
+def _published(con, contracts: Path, run_id: str, as_of: str) -> list[quality.CheckResult]:
+    """Gate and record the run published, as the DAG does; the marts carry the run's id, as its build would."""
+    con.execute("update marts.kpi_values set run_id = ?", [run_id])
+    results = quality.gate(con, contracts, run_id)
+    ledger.record_run(con, run_id, as_of, "published", checks_run=len(results), checks_failed=0)
+    return results
+
+
+def _row_drop(results: list[quality.CheckResult], dataset: str = "marts.kpi_values") -> quality.CheckResult:
+    return next(r for r in results if r.dataset == dataset and r.check_name == quality.ROW_DROP_CHECK)
+
+
 def test_sudden_drop_in_rows_since_the_last_publication_blocks(tmp_path, contracts):
     con = _warehouse(tmp_path / "build.duckdb")
     con.execute("insert into marts.kpi_values select * replace (area_code || 'x' as area_code) from marts.kpi_values")
-    quality.gate(con, contracts, "run-1")
-    ledger.record_run(con, "run-1", "2024-07-01", "published", checks_run=1, checks_failed=0)
-    con.execute("delete from marts.kpi_values where area_code like '%x'")  # 2 rows -> 1: a 50% drop is allowed
-    quality.gate(con, contracts, "run-2")
-    ledger.record_run(con, "run-2", "2024-07-02", "published", checks_run=1, checks_failed=0)
+    assert _row_drop(_published(con, contracts, "run-1", "2024-07-01")).outcome == "passed"  # nothing to compare with
+    con.execute("delete from marts.kpi_values where area_code like '%x'")  # 2 rows -> 1: half, a warning
+    dropped = _row_drop(_published(con, contracts, "run-2", "2024-07-02"))
+    assert (dropped.outcome, dropped.measured_value, dropped.diagnostics["previous_rows"]) == ("warned", 1, 2)
     con.execute("insert into marts.kpi_values select * replace (area_code || 'x' as area_code) from marts.kpi_values")
     con.execute("insert into marts.kpi_values select * replace (area_code || 'y' as area_code) from marts.kpi_values")
-    quality.gate(con, contracts, "run-3")  # growth is fine
-    ledger.record_run(con, "run-3", "2024-07-03", "published", checks_run=1, checks_failed=0)
+    assert _row_drop(_published(con, contracts, "run-3", "2024-07-03")).outcome == "passed"  # growth is fine
     con.execute("delete from marts.kpi_values where area_code like '%x' or area_code like '%y'")  # 4 -> 1
-    with pytest.raises(quality.DataQualityError, match="no drop of more than 50%"):
+    con.execute("update marts.kpi_values set run_id = 'run-4'")
+    with pytest.raises(quality.DataQualityError, match="marts.kpi_values: no drop of more than 50%") as error:
         quality.gate(con, contracts, "run-4")
+    assert [(r.dataset, r.diagnostics["previous_rows"]) for r in error.value.failed] == [("marts.kpi_values", 4)]
 
 
 def _read_numerator(published: Path) -> int:
