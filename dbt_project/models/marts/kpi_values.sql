@@ -13,30 +13,11 @@ platform as (
     from {{ ref('int_kpi_values__platform') }}
 ),
 
+-- The chosen catalogue KPIs and the platform's own, matched by column name.
 kpi_rows as (
-    select
-        kpi_code,
-        area_code,
-        period_start,
-        period_end,
-        numerator,
-        denominator,
-        value,
-        provenance,
-        source
-    from {{ ref('int_kpi_values_chosen') }}
-    union all
-    select
-        kpi_code,
-        area_code,
-        period_start,
-        period_end,
-        numerator,
-        denominator,
-        value,
-        provenance,
-        source
-    from platform
+    select * from {{ ref('int_kpi_values_chosen') }}
+    union all by name
+    select * from platform
 )
 
 select

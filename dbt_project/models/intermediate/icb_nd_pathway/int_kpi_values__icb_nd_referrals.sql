@@ -49,78 +49,20 @@ waiting as (
 ),
 
 long as (
-    select
-        'ND_' || pathway || '_REFERRALS' as kpi_code,
-        area_code,
-        period_start,
-        referrals as numerator,
-        null as denominator,
-        null as value
-    from events
-    where referrals > 0
+    {{ kpi_select("'ND_' || pathway || '_REFERRALS'", 'events', numerator='referrals', where='referrals > 0') }}
     union all
-    select
-        'ND_' || pathway || '_FIRST_CONTACT_13WK' as kpi_code,
-        area_code,
-        period_start,
-        first_contacts_within_13_weeks as numerator,
-        first_contacts as denominator,
-        null as value
-    from events
-    where first_contacts > 0
+    {{ kpi_select(
+        "'ND_' || pathway || '_FIRST_CONTACT_13WK'", 'events',
+        numerator='first_contacts_within_13_weeks', denominator='first_contacts', where='first_contacts > 0'
+    ) }}
     union all
-    select
-        'ND_' || pathway || '_MEDIAN_WAIT_WEEKS' as kpi_code,
-        area_code,
-        period_start,
-        null as numerator,
-        waiting_person_level as denominator,
-        median_wait_weeks as value
-    from events
-    where waiting_person_level > 0
+    {{ kpi_select(
+        "'ND_' || pathway || '_MEDIAN_WAIT_WEEKS'", 'events',
+        denominator='waiting_person_level', value='median_wait_weeks', where='waiting_person_level > 0'
+    ) }}
     union all
-    select
-        'ND_' || pathway || '_WAITING' as kpi_code,
-        area_code,
-        period_start,
-        waiting as numerator,
-        null as denominator,
-        null as value
-    from waiting
-    union all
-    select
-        'ND_' || pathway || '_WAITING_13WK' as kpi_code,
-        area_code,
-        period_start,
-        waiting_over_13_weeks as numerator,
-        null as denominator,
-        null as value
-    from waiting
-    union all
-    select
-        'ND_' || pathway || '_WAITING_52WK' as kpi_code,
-        area_code,
-        period_start,
-        waiting_over_52_weeks as numerator,
-        null as denominator,
-        null as value
-    from waiting
-    union all
-    select
-        'ND_' || pathway || '_SUPPORT_WHILE_WAITING' as kpi_code,
-        area_code,
-        period_start,
-        waiting_with_support as numerator,
-        waiting as denominator,
-        null as value
-    from waiting
+    {{ icb_nd_pathway_waiting_kpis('waiting') }}
 )
 
-select
-    kpi_code::varchar as kpi_code,
-    area_code::varchar as area_code,
-    period_start::date as period_start,
-    numerator::bigint as numerator,
-    denominator::bigint as denominator,
-    value::double as value
+select {{ kpi_value_columns() }}
 from long

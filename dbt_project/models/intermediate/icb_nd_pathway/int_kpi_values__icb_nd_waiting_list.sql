@@ -17,44 +17,8 @@ with waiting as (
 ),
 
 long as (
-    select
-        'ND_' || pathway || '_WAITING' as kpi_code,
-        area_code,
-        period_start,
-        waiting as numerator,
-        null as denominator
-    from waiting
-    union all
-    select
-        'ND_' || pathway || '_WAITING_13WK' as kpi_code,
-        area_code,
-        period_start,
-        waiting_over_13_weeks as numerator,
-        null as denominator
-    from waiting
-    union all
-    select
-        'ND_' || pathway || '_WAITING_52WK' as kpi_code,
-        area_code,
-        period_start,
-        waiting_over_52_weeks as numerator,
-        null as denominator
-    from waiting
-    union all
-    select
-        'ND_' || pathway || '_SUPPORT_WHILE_WAITING' as kpi_code,
-        area_code,
-        period_start,
-        waiting_with_support as numerator,
-        waiting as denominator
-    from waiting
+    {{ icb_nd_pathway_waiting_kpis('waiting') }}
 )
 
-select
-    kpi_code::varchar as kpi_code,
-    area_code::varchar as area_code,
-    period_start::date as period_start,
-    numerator::bigint as numerator,
-    denominator::bigint as denominator,
-    null::double as value
+select {{ kpi_value_columns() }}
 from long

@@ -32,6 +32,12 @@ aggregate as (
         null::double as median_wait_weeks
     from {{ ref('stg_icb_nd_pathway__waiting_list') }}
     group by all
+),
+
+both_sources as (
+    select * from person_level
+    union all
+    select * from aggregate
 )
 
 select
@@ -45,17 +51,4 @@ select
     coalesce(waiting_over_52_weeks, 0)::bigint as waiting_over_52_weeks,
     coalesce(waiting_with_support, 0)::bigint as waiting_with_support,
     median_wait_weeks::double as median_wait_weeks
-from person_level
-union all
-select
-    provider_ods_code,
-    pathway,
-    area_code,
-    period_start,
-    data_source,
-    waiting::bigint as waiting,
-    coalesce(waiting_over_13_weeks, 0)::bigint as waiting_over_13_weeks,
-    coalesce(waiting_over_52_weeks, 0)::bigint as waiting_over_52_weeks,
-    coalesce(waiting_with_support, 0)::bigint as waiting_with_support,
-    median_wait_weeks
-from aggregate
+from both_sources

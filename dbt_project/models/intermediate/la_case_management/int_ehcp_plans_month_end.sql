@@ -21,11 +21,7 @@ activities as (
 ),
 
 month_ends as (
-    select
-        area_code,
-        period_start,
-        (period_start + interval 1 month - interval 1 day)::date as period_end
-    from {{ ref('int_feed_periods__la_case_management') }}
+    {{ month_ends(ref('int_feed_periods__la_case_management')) }}
 ),
 
 -- The newest review per plan and day (ties to the higher id), plus a "no review yet" point before

@@ -72,11 +72,6 @@ long as (
 )
 
 select
-    kpi_code::varchar as kpi_code,
-    area_code::varchar as area_code,
-    period_start::date as period_start,
-    numerator::bigint as numerator,
-    denominator::bigint as denominator,
-    null::double as value,
+    {{ kpi_value_columns(value='null') }},
     feed_source::varchar as feed_source
 from long

@@ -1,21 +1,8 @@
 -- Every referral in every monthly snapshot, one row per provider, referral and snapshot month. A
 -- resubmission (_v2, _v3 ...) replaces the whole earlier file of that provider and month, so a referral
 -- only in the replaced file is gone; exact duplicate lines inside a file collapse to one.
-with landed as (
-    select
-        *,
-        coalesce(
-            try_strptime(regexp_extract(_source_file, '_([0-9]{6})(_v[0-9]+)?\.csv$', 1), '%Y%m')::date,
-            date_trunc('month', snapshot_date)::date
-        ) as snapshot_month
-    from {{ source('icb_nd_pathway', 'nd_referrals') }}
-),
-
-current_files as (
-    select *
-    from landed
-    where snapshot_month + interval 1 month <= date '{{ as_of_date() }}' + interval 1 day
-    qualify _file_version = max(_file_version) over (partition by provider_ods_code, snapshot_month)
+with current_files as (
+    {{ icb_nd_pathway_current_files('nd_referrals') }}
 )
 
 select

@@ -1,6 +1,8 @@
--- The latest state of each referral: its row in the newest monthly snapshot that holds it. A referral
--- missing from its provider's newest snapshot without an outcome was deleted at the provider (entered
--- in error): kept here, flagged, and left out of every KPI.
+-- The latest state of each referral: its row in the newest monthly snapshot that holds it (the
+-- platform's one definition of "the latest snapshot of a referral wins"; which file of a month counts
+-- is stg_icb_nd_pathway__referral_snapshots'). A referral missing from its provider's newest snapshot
+-- without an outcome was deleted at the provider (entered in error): kept here, flagged, and left out
+-- of every KPI.
 with snapshots as (
     select
         *,

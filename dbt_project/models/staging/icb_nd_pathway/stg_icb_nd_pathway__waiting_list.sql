@@ -1,21 +1,8 @@
 -- Aggregate waiting list at each month end, per provider, pathway, LA, age band and wait band. A
 -- resubmission replaces the provider's whole month. Wait bands are weeks since referral, lower bound
 -- exclusive: 13-18 and above are "over 13 weeks", 52-104 and above "over 52 weeks".
-with landed as (
-    select
-        *,
-        coalesce(
-            try_strptime(regexp_extract(_source_file, '_([0-9]{6})(_v[0-9]+)?\.csv$', 1), '%Y%m')::date,
-            date_trunc('month', snapshot_date)::date
-        ) as snapshot_month
-    from {{ source('icb_nd_pathway', 'nd_waiting_list') }}
-),
-
-current_files as (
-    select *
-    from landed
-    where snapshot_month + interval 1 month <= date '{{ as_of_date() }}' + interval 1 day
-    qualify _file_version = max(_file_version) over (partition by provider_ods_code, snapshot_month)
+with current_files as (
+    {{ icb_nd_pathway_current_files('nd_waiting_list') }}
 )
 
 select

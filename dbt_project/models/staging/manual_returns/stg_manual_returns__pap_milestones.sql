@@ -1,12 +1,7 @@
--- The PAP milestone tracker, one row per milestone per monthly workbook. The month is taken from the
--- file name (pap_milestones_YYYY-MM.xlsx): each workbook is the whole tracker as at that month.
-with landed as (
-    select
-        *,
-        try_strptime(
-            regexp_extract(_source_file, '^pap_milestones_([0-9]{4}-[0-9]{2})', 1) || '-01', '%Y-%m-%d'
-        )::date as period_start
-    from {{ source('manual_returns', 'pap_milestones') }}
+-- The PAP milestone tracker, one row per milestone per monthly workbook (pap_milestones_YYYY-MM.xlsx:
+-- each workbook is the whole tracker as at that month; macros/manual_returns_monthly_tracker.sql).
+with workbook_rows as (
+    {{ manual_returns_monthly_tracker('pap_milestones', 'milestone_id') }}
 )
 
 select
@@ -22,9 +17,4 @@ select
     last_updated,
     commentary,
     _source_file as source_file
-from landed
--- Months ending after the run's as-of date are left out, so a backfill sees what was known then.
-where period_start + interval 1 month <= date '{{ as_of_date() }}' + interval 1 day
-qualify row_number() over (
-    partition by period_start, trim(milestone_id) order by _file_version desc, _source_row desc
-) = 1
+from workbook_rows
