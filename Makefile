@@ -11,17 +11,18 @@ DBT_ENV := SEND_WAREHOUSE_BUILD_PATH=$(CURDIR)/.local/parse.duckdb
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/seeds dbt_project/macros -type f 2>/dev/null) \
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
+FEED_MACRO := dbt_project/macros/feed_registry.sql
 
 .PHONY: demo test up lint install manifest docs clean bench
 
 demo: install manifest  ## generate sources, run the pipeline DAG once, print the KPIs
-	$(PY) -m orchestration.local demo
+	$(PY) -m devtools demo
 
 test: install manifest lint  ## lint, then every test (unit, DAG integrity, integration)
 	$(PY) -m pytest
 
 up: install manifest  ## Airflow UI + scheduler + dag-processor + triggerer on the embedded defaults
-	$(PY) -m orchestration.local up
+	$(PY) -m devtools up
 
 lint: install manifest
 	.venv/bin/ruff check .
@@ -38,10 +39,14 @@ $(UV):
 	$(UV) sync --frozen
 	touch $@
 
-manifest: $(MANIFEST)
+manifest: $(FEED_MACRO) $(MANIFEST)
+
+# dbt's feed lists, generated from the feed registry (ingestion/<feed>/feed.py): dbt cannot import Python.
+$(FEED_MACRO): ingestion/registry.py ingestion/feed.py $(wildcard ingestion/*/feed.py) .venv/.installed
+	$(PY) -m ingestion.registry
 
 # Cosmos renders the DAG from this manifest, so DAG parsing never runs dbt.
-$(MANIFEST): $(DBT_SOURCES) .venv/.installed
+$(MANIFEST): $(DBT_SOURCES) $(FEED_MACRO) .venv/.installed
 	mkdir -p .local
 	cd dbt_project && $(DBT_ENV) ../.venv/bin/dbt parse --quiet
 

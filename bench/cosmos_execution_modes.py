@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.cosmos_execution_modes [--repeats 3]
 
-Modes (`dbt_tasks(mode)` in dags/send_pipeline.py; each run gets a copy of the DAG file using its mode):
+Modes (`dbt_tasks(mode)` below; each run gets a DAG file building send_pipeline with that dbt step through
+`send_pipeline_dag(dbt_step=...)` in dags/send_pipeline.py, which runs `build`):
   per_node  a Cosmos task per dbt node, each running `dbt build` for its node (TestBehavior.BUILD)
   build     one task running `dbt build` for the whole project (Cosmos DbtBuildLocalOperator)
   watcher   Cosmos ExecutionMode.WATCHER: one producer `dbt build` plus a sensor per model and per
@@ -32,8 +33,8 @@ import tarfile
 import time
 from pathlib import Path
 
-from orchestration.local import local_environment, prepare
-from orchestration.settings import REPO_ROOT
+from devtools.environment import local_environment, prepare
+from orchestration.settings import DBT_PRODUCTION_FLAGS, DBT_PROJECT_DIR, REPO_ROOT, WAREHOUSE_POOL
 
 MODES = ("per_node", "build", "watcher")
 AS_OF = dt.date(2025, 7, 1)
@@ -42,11 +43,69 @@ WORK_DIR = REPO_ROOT / ".local" / "bench" / "work"
 SNAPSHOT_DIR = REPO_ROOT / ".local" / "bench" / "snapshot"
 # Laid over the committed tree: the files whose variants are measured, and this script.
 OVERLAY = ("dags/send_pipeline.py", "bench/__init__.py", "bench/cosmos_execution_modes.py")
-DAG_MODE_CALL = 'dbt_tasks("build")'
+# The DAG file of one mode: the real send_pipeline, its dbt step swapped, under its own id.
+MODE_DAG = '''"""send_pipeline with its dbt step in {mode} mode: an Airflow DAG for bench/cosmos_execution_modes.py."""
+import sys
+
+sys.path[:0] = [{dags!r}, {root!r}]
+from bench.cosmos_execution_modes import dbt_tasks  # noqa: E402
+from send_pipeline import send_pipeline_dag  # noqa: E402
+
+send_pipeline_dag(dbt_step=lambda: dbt_tasks({mode!r}), dag_id={dag_id!r})
+'''
 # Measured last session on the production shape (CeleryExecutor, docker-compose.yml): start-up
 # cost of one task on the worker, before it does any work.
 CELERY_TASK_STARTUP_S = (7.0, 12.0)
 CELERY_SLOTS = 4  # AIRFLOW__CORE__PARALLELISM of the production shape: sensors outside the pool share these
+
+
+def dbt_tasks(mode: str):
+    """The dbt step as a task group named `dbt`: `build` (the DAG's own: one task running `dbt build`),
+    `per_node` (a Cosmos task per dbt node) or `watcher` (Cosmos watcher mode)."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+    from orchestration.dbt_step import DBT_ENV, PROFILE, dbt_build
+
+    if mode == "build":
+        return dbt_build()
+    watcher = mode == "watcher"
+    if not watcher and mode != "per_node":
+        raise ValueError(f"unknown dbt execution mode {mode!r} (build, per_node, watcher)")
+    group = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+            install_dbt_deps=False,
+            env_vars=DBT_ENV,
+        ),
+        profile_config=PROFILE,
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER if watcher else ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # Watcher: only the producer runs dbt; its per-node sensors stay out of the one-slot pool.
+            setup_operator_args={"pool": WAREHOUSE_POOL} if watcher else None,
+        ),
+        # Watcher mode refuses TestBehavior.BUILD: tests become one sensor task per model.
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD,
+        ),
+        operator_args={
+            **({} if watcher else {"pool": WAREHOUSE_POOL}),
+            # A test spanning two nodes runs in the task of the later one, once both exist.
+            "dbt_cmd_flags": ["--indirect-selection", "buildable", *DBT_PRODUCTION_FLAGS],
+        },
+    )
+    if watcher:
+        # Sensors start once the producer's build is done: dag.test() runs one task at a time, so a
+        # sensor started first would wait forever for a producer that never gets its turn.
+        producer = group.children[f"{group.group_id}.dbt_producer_watcher"]
+        for child in list(group.children.values()):
+            if child is not producer and not child.upstream_list:
+                producer >> child
+    return group
 
 
 def run_once(logical_date: str) -> dict:
@@ -60,7 +119,7 @@ def run_once(logical_date: str) -> dict:
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     parse_s = time.perf_counter() - started
     assert not bag.import_errors, bag.import_errors
-    dag = bag.dags["send_pipeline"]
+    dag = bag.dags[os.environ["BENCH_DAG_ID"]]
 
     started = time.perf_counter()
     run = dag.test(logical_date=pendulum.parse(logical_date))
@@ -87,13 +146,13 @@ def run_once(logical_date: str) -> dict:
 
 
 def _dags_folder(mode: str) -> Path:
-    """A DAG folder whose send_pipeline.py is the real one with its dbt step in `mode`."""
-    text = (REPO_ROOT / "dags" / "send_pipeline.py").read_text()
-    if DAG_MODE_CALL not in text:
-        sys.exit(f"dags/send_pipeline.py no longer calls {DAG_MODE_CALL}: update the bench")
+    """A DAG folder whose one file builds the real send_pipeline with its dbt step in `mode`."""
     folder = WORK_DIR / "dags" / mode
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "send_pipeline.py").write_text(text.replace(DAG_MODE_CALL, f'dbt_tasks("{mode}")'))
+    dag_file = MODE_DAG.format(
+        mode=mode, dag_id=f"send_pipeline_{mode}", dags=str(REPO_ROOT / "dags"), root=str(REPO_ROOT)
+    )
+    (folder / f"send_pipeline_{mode}.py").write_text(dag_file)
     return folder
 
 
@@ -103,6 +162,7 @@ def _environment(mode: str, run_dir: Path) -> dict[str, str]:
     return {
         **env,
         "AIRFLOW__CORE__DAGS_FOLDER": str(_dags_folder(mode)),
+        "BENCH_DAG_ID": f"send_pipeline_{mode}",
         "SEND_TASK_RETRIES": "0",
         "SEND_DATA_DIR": str(data),
         "SEND_WAREHOUSE_BUILD_PATH": str(data / "warehouse" / "build.duckdb"),

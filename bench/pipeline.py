@@ -51,7 +51,6 @@ DFE_RELEASE = REPO_ROOT.parent / "shared" / "reference" / "dfe_ehcp_2025"
 AS_OF = dt.date(2026, 10, 31)
 SEED = 42
 PIPELINE_STAGES = ("extract", "land", "load", "dbt_build", "soda", "publish")
-FILE_SOURCES = ("icb_nd_pathway", "manual_returns", "dfe_ehcp_statistics")
 # KPI codes the floor recomputes; ND waiting over 13 weeks is summed over both pathways.
 FLOOR_KPIS = ("EHCP_20WK_ALL", "EHCP_DECISION_6WK", "AR_DECISION_4WK", "ND_WAITING_13WK")
 TARGETS = {"national_end_to_end_s": 300, "national_peak_mb": 4096, "floor_ratio": 3, "incremental_s": 30, "parse_s": 1}
@@ -72,6 +71,7 @@ def workspace_env(workspace: Path) -> dict[str, str]:
         "SEND_DFE_RELEASE_DIR": str(DFE_RELEASE),
         "SEND_WAREHOUSE_BUILD_PATH": str(data / "warehouse" / "build.duckdb"),
         "SEND_PSEUDONYMISATION_KEY": key_path.read_text().strip(),
+        "SEND_INBOX_SETTLE_SECONDS": "0",  # the sources are generated moments before they are read
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
         "SODA_CORE_TELEMETRY_ENABLED": "false",
@@ -103,99 +103,86 @@ def run_stage(name: str, workspace: Path, scale: str, as_of: dt.date, run_id: st
         return run_floor(settings.landing_dir, as_of, workspace / "floor.parquet")
     if name == "dbt_build":
         return run_dbt(settings, as_of, run_id, workspace)
-    from ingestion import landing, load
-    from orchestration import feeds
-    from synthetic.scales import SCALES
-    from warehouse import ledger
+    from ingestion import landing, registry
+    from orchestration import feed_access, steps
 
-    settings.build_path.parent.mkdir(parents=True, exist_ok=True)
+    def quiet(decisions, kpis) -> bool:  # no data owner to tell in a benchmark
+        return False
+
     manifests_file = workspace / f"manifests__{run_id}.json"
-    with duckdb.connect(str(settings.build_path)) as con:
-        if name == "extract":
-            from ingestion.la_case_management import extract
-
-            run = feeds.SourceRun("la_case_management", as_of, run_id)
-            if not feeds.allowed_feeds(con, run, lambda decision, kpis: False):
-                return {"rows": 0, "blocked": True}
-            jobs = [
-                (
-                    source_url(workspace).replace("{area_code}", area_code),
-                    area_code,
-                    str(settings.landing_dir),
-                    key,
-                    f"{run_id}__{area_code}",
-                    load.watermarks(con, extract.FEED, area_code),
-                    load.last_full_reconciliation(con, extract.FEED, area_code),
-                )
-                for area_code in SCALES[scale].areas()
-            ]
-            # LA databases are independent: one process per core, as a DAG mapping its extract task
-            # over LA connections would run them (each worker streams in chunks: memory per worker is flat).
-            workers = min(os.cpu_count() or 1, len(jobs))
-            if workers > 1:
-                context = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                    paths = list(pool.map(_extract_area, jobs))
-            else:
-                paths = [_extract_area(job) for job in jobs]
-            rows = sum(landing.read_manifest(Path(path)).rows_in for path in paths)
-            _add_manifests(manifests_file, paths)
-            return {"rows": rows, "batches": len(paths)}
-        if name == "land":
-            paths, rows = [], 0
-            for source in FILE_SOURCES:
-                run = feeds.SourceRun(source, as_of, run_id)
-                allowed = feeds.allowed_feeds(con, run, lambda decision, kpis: False)
-                if not allowed:
-                    continue
-                inbox = settings.inbox(source)
-                inbox.mkdir(parents=True, exist_ok=True)
-                tables = [feeds.FEED_TABLES[f] for f in allowed] if source in feeds.ig_register.SOURCE_FEEDS else None
-                path = feeds._file_feed(source).intake(
-                    inbox,
-                    settings.landing_dir,
-                    key,
-                    run_id,
-                    load.loaded_file_checksums(con, source),
-                    load.loaded_file_names(con, source),
-                    tables,
-                )
-                paths.append(str(path))
-                rows += landing.read_manifest(path).rows_in
-            _add_manifests(manifests_file, paths)
-            return {"rows": rows}
-        if name == "load":
-            rows = 0
-            for feed in ("la_case_management", *FILE_SOURCES):
-                load.ensure_raw_tables(con, feed)
-            for path in json.loads(manifests_file.read_text()) if manifests_file.exists() else []:
-                rows += load.load_batch(con, Path(path))
-            for source in ("la_case_management", *FILE_SOURCES):
-                run = feeds.SourceRun(source, as_of, run_id)
-                feeds.check_freshness(con, run, list(run.feeds), lambda decision, kpis: False)
-            return {"rows": rows}
-        if name == "soda":
-            from warehouse import quality
-
-            results = quality.gate(con, settings.soda_contracts_dir, run_id)
-            return {"rows": _raw_rows(con), "checks": len(results)}
-        if name == "publish":
-            from warehouse.publish import Targets, publish
-
-            ledger.record_run(con, run_id, as_of.isoformat(), "published", checks_run=0, checks_failed=0)
-            counts = publish(con, Targets(settings.published_path, settings.parquet_dir))
-            return {"rows": sum(counts.values()), "tables": len(counts)}
+    if name == "extract":  # every database feed: one source per LA, read in parallel
+        paths = []
+        for feed in (f for f in registry.feeds() if f.kind == "database"):
+            paths += _extract_areas(feed.name, scale, as_of, run_id, settings, key, workspace, quiet)
+        _add_manifests(manifests_file, paths)
+        return {"rows": sum(landing.read_manifest(Path(p)).rows_in for p in paths), "batches": len(paths)}
+    if name == "land":  # every file feed, as the DAG's extract tasks land them
+        paths = []
+        for feed in (f for f in registry.feeds() if f.kind == "files"):
+            path = steps.extract(feed.name, feed_access.SourceRun(feed.name, as_of, run_id), settings, key, quiet)
+            paths += [str(path)] if path else []
+        _add_manifests(manifests_file, paths)
+        return {"rows": sum(landing.read_manifest(Path(p)).rows_in for p in paths)}
+    if name == "load":
+        held = json.loads(manifests_file.read_text()) if manifests_file.exists() else []
+        by_feed = {f: [Path(p) for p in held if landing.read_manifest(Path(p)).feed == f] for f in registry.names()}
+        rows = 0
+        for feed, manifests in by_feed.items():
+            run = feed_access.SourceRun(feed, as_of, run_id)
+            for manifest in manifests or [None]:  # a feed that landed nothing still gets its raw tables
+                rows += steps.load(feed, run, settings, manifest, quiet)
+        return {"rows": rows}
+    if name == "soda":
+        summary = steps.verify(settings, run_id, as_of)
+        with duckdb.connect(str(settings.build_path), read_only=True) as con:
+            return {"rows": _raw_rows(con), "checks": summary["checks"]}
+    if name == "publish":
+        published = steps.publish(settings, run_id, as_of, checks=0, reporting_url=None)
+        return {"rows": sum(published["tables"].values()), "tables": len(published["tables"])}
     raise ValueError(f"unknown stage {name}")
 
 
-def _extract_area(job: tuple) -> str:
-    from ingestion.la_case_management import extract
+def _extract_areas(feed_name, scale, as_of, run_id, settings, key, workspace, notify) -> list[str]:
+    """A database feed over every LA of the scale: the IG register consulted once, then each LA's
+    source read by the feed's own read function, one process per core (as an extract task mapped over
+    LA connections would run: each streams in chunks, so memory per worker is flat). The build
+    warehouse is opened by this process only: DuckDB has one writer."""
+    import duckdb
 
-    url, area_code, landing_dir, key, run_id, marks, last_full = job
-    path = extract.extract(
-        url, area_code, Path(landing_dir), key, run_id=run_id, watermarks=marks, last_full_at=last_full
-    )
-    return str(path)
+    from ingestion import load, registry
+    from ingestion.feed import ReadRequest
+    from orchestration import feed_access
+    from synthetic.scales import SCALES
+
+    feed = registry.feed(feed_name)
+    run = feed_access.SourceRun(feed_name, as_of, run_id)
+    settings.build_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.build_path)) as con:
+        allowed, blocked = feed_access.register_decisions(run)
+        feed_access.block(con, run, blocked, notify)
+        requests = [
+            ReadRequest(
+                feed=feed,
+                location=source_url(workspace).replace("{area_code}", area_code),
+                landing_dir=settings.landing_dir,
+                key=key,
+                run_id=f"{run_id}__{area_code}",
+                as_of=as_of,
+                known=load.known(con, feed_name, area_code),
+                tables=feed.tables_of(allowed),
+                area_code=area_code,
+            )
+            for area_code in (SCALES[scale].areas() if allowed else [])
+        ]
+    workers = min(os.cpu_count() or 1, len(requests))
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(_read, requests))
+    return [_read(request) for request in requests]
+
+
+def _read(request) -> str:
+    return str(request.feed.reader()(request))
 
 
 def _add_manifests(path: Path, paths: list[str]) -> None:

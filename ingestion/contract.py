@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ingestion import identifiers, privacy
 
-CONTRACTS_DIR = Path(__file__).parent / "contracts"
+PACKAGES_DIR = Path(__file__).parent  # each feed's contract: ingestion/<feed>/contract.yml
 REJECT_COLUMNS = ["source", "row_number", "record_key", "field", "reason", "action"]
 
 
@@ -100,7 +100,7 @@ class ContractDriftError(ValueError):
 
 @cache
 def load_contract(feed: str) -> FeedContract:
-    path = CONTRACTS_DIR / f"{feed}.yml"
+    path = PACKAGES_DIR / feed / "contract.yml"
     return FeedContract.model_validate(yaml.safe_load(path.read_text()))
 
 

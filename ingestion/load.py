@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from ingestion import contract as contracts
-from ingestion import landing
+from ingestion import landing, registry
+from ingestion.feed import Known
 
 if TYPE_CHECKING:
     from ingestion.files import LoadedName
@@ -47,9 +48,10 @@ create table if not exists ops.full_reconciliations (
 alter table ops.full_reconciliations add column if not exists as_of date;
 alter table ops.loaded_files add column if not exists modified_at timestamptz;
 """
-# dbt staging anti-joins on it, so it exists after every LA load, empty or not.
+# Feeds whose full reconciliations land every source key (`tracks_deletions`): dbt staging anti-joins
+# on it, so it exists after every load of such a feed, empty or not.
 DELETED_KEYS_DDL = """
-create table if not exists raw_la_case_management.deleted_keys (
+create table if not exists {schema}.deleted_keys (
     source_table varchar, area_code varchar, record_key varchar, detected_at timestamptz, _batch_id varchar
 )
 """
@@ -71,8 +73,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, feed: str) -> None:
     feed_contract = contracts.load_contract(feed)
     schema = raw_schema(feed)
     con.execute(f"create schema if not exists {schema}")
-    if feed == "la_case_management":
-        con.execute(DELETED_KEYS_DDL)
+    if registry.feed(feed).tracks_deletions:
+        con.execute(DELETED_KEYS_DDL.format(schema=schema))
     for name, table in feed_contract.tables.items():
         arrow = contracts.file_landed_schema(table) if table.file else contracts.landed_schema(table)
         con.register("empty_landed", arrow.empty_table())
@@ -97,8 +99,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> int:
     try:
         con.execute(OPS_DDL)
         con.execute(f"create schema if not exists {schema}")
-        if manifest.feed == "la_case_management":
-            con.execute(DELETED_KEYS_DDL)
+        if registry.feed(manifest.feed).tracks_deletions:
+            con.execute(DELETED_KEYS_DDL.format(schema=schema))
         # Full-table scans are skipped where they cannot find anything (they dominate a national first
         # load): rows of this batch exist only if it was loaded before, and keys deleted at source
         # only if an earlier batch of the area was loaded.
@@ -208,14 +210,14 @@ def _record_deleted_keys(con, schema: str, manifest: landing.Manifest, batch_dir
         {"area": manifest.area_code},
     )
     con.execute(
-        "delete from raw_la_case_management.deleted_keys where source_table = $tbl and area_code = $area "
+        f"delete from {schema}.deleted_keys where source_table = $tbl and area_code = $area "
         "and record_key not in (select record_key from _now_deleted)",
         params,
     )
     con.execute(
-        "insert into raw_la_case_management.deleted_keys "
+        f"insert into {schema}.deleted_keys "
         "select $tbl, $area, record_key, $at, $batch from _now_deleted "
-        "where record_key not in (select record_key from raw_la_case_management.deleted_keys "
+        f"where record_key not in (select record_key from {schema}.deleted_keys "
         "where source_table = $tbl and area_code = $area)",
         {**params, "at": manifest.extracted_at, "batch": manifest.batch_id},
     )
@@ -313,3 +315,12 @@ def watermarks(con: duckdb.DuckDBPyConnection, feed: str, area_code: str) -> dic
         [feed, area_code],
     ).fetchall()
     return {table: wm.isoformat() for table, wm in rows}
+
+
+def known(con: duckdb.DuckDBPyConnection, feed: str, area_code: str = "") -> Known:
+    """What the warehouse holds of a feed already, for its next read to take only what is new."""
+    if registry.feed(feed).kind == "database":
+        return Known(
+            watermarks=watermarks(con, feed, area_code), last_full_at=last_full_reconciliation(con, feed, area_code)
+        )
+    return Known(seen=frozenset(loaded_file_checksums(con, feed)), names=loaded_file_names(con, feed))

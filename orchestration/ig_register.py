@@ -19,7 +19,6 @@ from orchestration.settings import REPO_ROOT
 
 DEFAULT_PATH = REPO_ROOT / "governance" / "ig_register.yml"
 # A source system the DAG reads in one task, and the register feeds (agreements) it carries.
-SOURCE_FEEDS = {"icb_nd_pathway": ("icb_nd_referrals", "icb_nd_waiting_list")}
 
 
 class FeedEntry(BaseModel):
@@ -56,8 +55,25 @@ class Decision:
 
 
 def source_of(feed: str) -> str:
-    """The source system a register feed is read from: itself, unless it is one of a source's agreements."""
-    return next((source for source, feeds in SOURCE_FEEDS.items() if feed in feeds), feed)
+    """The source system (feed of the registry) a register entry is an agreement of."""
+    from ingestion import registry
+
+    return registry.feed_of(feed).name if feed in registry.agreements() else feed
+
+
+def check_covers_registry(register: Register, path: Path | None = None) -> None:
+    """Every agreement a feed of the registry declares has its entry, and every entry is one of them:
+    a missing entry would stop that feed at its first read, an unknown one is usually a typo."""
+    from ingestion import registry
+
+    declared, listed = set(registry.agreements()), set(register.feeds)
+    problems = []
+    if declared - listed:
+        problems.append(f"no entry for {', '.join(sorted(declared - listed))} (declared in ingestion/<feed>/feed.py)")
+    if listed - declared:
+        problems.append(f"entries no feed declares: {', '.join(sorted(listed - declared))}")
+    if problems:
+        raise ValueError(f"IG register {path or register_path()}: {'; '.join(problems)}")
 
 
 def register_path() -> Path:
@@ -101,8 +117,10 @@ def stale(feed: str, newest: dt.date | None, as_of: dt.date, register: Register 
 
 def owner_of_task(task_id: str, register: Register | None = None) -> str | None:
     """The data owner of the feed a task reads (named in its id), for failure alerts."""
+    from ingestion import registry
+
     register = register or load_register()
-    for source, feeds in SOURCE_FEEDS.items():
-        if source in task_id:
-            return register.entry(feeds[0]).data_owner
+    for feed in registry.feeds():
+        if feed.name in task_id:
+            return register.entry(feed.agreements[0].name).data_owner
     return next((entry.data_owner for feed, entry in register.feeds.items() if feed in task_id), None)

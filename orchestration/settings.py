@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingestion import registry
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SODA_CHECKS_DIR = REPO_ROOT / "soda_checks"
@@ -29,13 +31,13 @@ class Settings:
     alerts_path: Path  # JSON lines, one per alert sent
     soda_contracts_dir: Path  # one Soda contract per checked table, mirroring the warehouse
     inbox_dir: Path  # where file feeds arrive (SFTP / blob sync): one folder per feed
-    dfe_release_dir: Path  # the DfE EHC plans release files, as downloaded
+    inboxes: dict[str, Path]  # file feed -> its folder: inbox_dir/<feed>, or the variable its feed.py names
     # A file changed more recently than this may still be arriving (an SFTP upload without a temporary
     # name): it is left for the next run.
     inbox_settle_seconds: float = 120.0
 
     def inbox(self, feed: str) -> Path:
-        return self.dfe_release_dir if feed == "dfe_ehcp_statistics" else self.inbox_dir / feed
+        return self.inboxes[feed]
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -51,6 +53,10 @@ class Settings:
             alerts_path=Path(env.get("SEND_ALERTS_PATH", data_dir / "alerts" / "alerts.jsonl")),
             soda_contracts_dir=Path(env.get("SEND_SODA_CONTRACTS_DIR", SODA_CHECKS_DIR / "contracts")),
             inbox_dir=inbox_dir,
-            dfe_release_dir=Path(env.get("SEND_DFE_RELEASE_DIR", inbox_dir / "dfe_ehcp_statistics")),
+            inboxes={
+                feed.name: Path(env.get(feed.inbox_env or "", inbox_dir / feed.name))
+                for feed in registry.feeds()
+                if feed.kind == "files"
+            },
             inbox_settle_seconds=float(env.get("SEND_INBOX_SETTLE_SECONDS", "120")),
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="send-tests-"))
-os.environ.update(__import__("orchestration.local", fromlist=["local_environment"]).local_environment(_SESSION_DIR))
+os.environ.update(__import__("devtools.environment", fromlist=["local_environment"]).local_environment(_SESSION_DIR))
 
 FIGURES: list[str] = []  # measurements tests report at the end of the run (e.g. DAG parse time)
 PG_ADMIN_URL = os.environ.get("SEND_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")

@@ -35,6 +35,7 @@ from sqlalchemy.dialects import mssql
 
 from ingestion import contract as contracts
 from ingestion import landing
+from ingestion.feed import ReadRequest
 
 FEED = "la_case_management"
 UK = ZoneInfo("Europe/London")
@@ -149,6 +150,20 @@ def _source_columns(engine: sa.Engine, feed_contract: contracts.FeedContract) ->
     if drift:
         raise contracts.ContractDriftError("; ".join(drift))
     return found
+
+
+def read(request: ReadRequest) -> Path:
+    """The feed's entry point (feed.py): extract the LA database at `request.location`."""
+    return extract(
+        request.location,
+        request.area_code,
+        request.landing_dir,
+        request.key,
+        run_id=request.run_id,
+        watermarks=request.known.watermarks,
+        last_full_at=request.known.last_full_at,
+        as_of=request.as_of,
+    )
 
 
 def reconciliation_due(

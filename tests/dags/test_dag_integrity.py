@@ -44,8 +44,10 @@ def test_warehouse_writers_share_one_pool(dagbag):
 
 
 def test_dbt_runs_as_one_build_task(dagbag):
-    from orchestration.feeds import SOURCES
+    from ingestion.registry import names
     from orchestration.settings import WAREHOUSE_POOL
+
+    SOURCES = names()  # every feed of the registry: an extract and a load task each
 
     dag = dagbag.dags["send_pipeline"]
     loads = {f"load_{source}" for source in SOURCES}
@@ -61,18 +63,13 @@ def test_dbt_runs_as_one_build_task(dagbag):
 
 
 def _render(mode: str):
-    """The dbt step of send_pipeline in another execution mode, in a DAG of its own."""
-    import importlib.util
-
+    """The dbt step of send_pipeline in another execution mode (the benchmark's), in a DAG of its own."""
     from airflow.sdk import DAG
 
-    from orchestration.settings import REPO_ROOT
+    from bench.cosmos_execution_modes import dbt_tasks
 
-    spec = importlib.util.spec_from_file_location("send_pipeline_modes", REPO_ROOT / "dags" / "send_pipeline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     with DAG(dag_id=f"send_pipeline_{mode}", schedule=None) as dag:
-        module.dbt_tasks(mode)
+        dbt_tasks(mode)
     return dag
 
 

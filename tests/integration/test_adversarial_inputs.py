@@ -21,8 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy
 
-from ingestion import contract, dfe_ehcp_statistics, icb_nd_pathway, landing, load, manual_returns
+from ingestion import contract, landing, load
+from ingestion.dfe_ehcp_statistics import release as dfe_ehcp_statistics
+from ingestion.icb_nd_pathway import provider_files as icb_nd_pathway
 from ingestion.la_case_management import extract
+from ingestion.manual_returns import workbooks as manual_returns
 from synthetic.la_case_management import SCALES, build_frames, write_tables
 from tests.adversarial import corpus
 
@@ -294,7 +297,7 @@ def test_the_inbox_keeps_what_it_did_not_read(landed):
 def _intake_as_unprivileged(inbox: Path, landing_root: Path, run_id: str) -> subprocess.CompletedProcess:
     """The ICB intake in a process that obeys file permissions (root's override dropped with capsh)."""
     code = (
-        "import sys; from pathlib import Path; from ingestion import icb_nd_pathway; "
+        "import sys; from pathlib import Path; from ingestion.icb_nd_pathway import provider_files as icb_nd_pathway; "
         f"print(icb_nd_pathway.intake(Path({str(inbox)!r}), Path({str(landing_root)!r}), b'k' * 32, {run_id!r}, set()))"
     )
     command = [sys.executable, "-c", code]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from orchestration.local import prepare
+from devtools.environment import prepare
 
 pytestmark = pytest.mark.slow
 AIRFLOW = str(Path(sys.executable).parent / "airflow")

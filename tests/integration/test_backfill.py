@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.local import prepare
+from devtools.environment import prepare
 from orchestration.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow

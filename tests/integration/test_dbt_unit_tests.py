@@ -13,14 +13,14 @@ from pathlib import Path
 import duckdb
 
 from ingestion import load
-from orchestration.feeds import SOURCES
+from ingestion.registry import names
 from tests.dbt_cli import dbt_build
 
 
 def test_every_dbt_unit_test_passes(tmp_path: Path):
     warehouse = tmp_path / "build.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        for source in SOURCES:
+        for source in names():
             load.ensure_raw_tables(con, source)
     build = dbt_build(warehouse, tmp_path, "--empty", "--exclude-resource-type", "test")
     assert build.returncode == 0, build.stdout[-5000:]

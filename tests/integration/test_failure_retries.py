@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from orchestration.local import local_environment, prepare
+from devtools.environment import local_environment, prepare
 from orchestration.settings import Settings
 from synthetic.la_case_management import write_tables
 

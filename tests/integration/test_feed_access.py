@@ -12,7 +12,8 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration import alerts, feeds, ig_register
+from orchestration import alerts, ig_register
+from orchestration import feed_access as feeds
 from warehouse import ledger
 
 AS_OF = dt.date(2026, 11, 23)

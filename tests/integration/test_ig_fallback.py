@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ig_scenarios import run_scenarios
-from orchestration.local import local_environment, prepare
+from devtools.environment import local_environment, prepare
+from devtools.walkthrough import run_scenarios
 from orchestration.settings import Settings
 from synthetic.generator import generate_all
 
@@ -36,7 +36,7 @@ def walk(tmp_path_factory):
         "SEND_DFE_RELEASE_DIR": str(work / "no_dfe_release"),  # not what this test is about
     }
     settings = Settings.from_env(env)
-    settings.dfe_release_dir.mkdir(parents=True)
+    settings.inbox("dfe_ehcp_statistics").mkdir(parents=True)
     source = json.loads(env["AIRFLOW_CONN_LA_CASE_MANAGEMENT"])["extra"]["sqlalchemy_url"]
     Path(source.removeprefix("sqlite:///")).parent.mkdir(parents=True)
     drop = work / "drop"

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import dfe_ehcp_statistics, landing, load
+from ingestion import landing, load
+from ingestion.dfe_ehcp_statistics import release as dfe_ehcp_statistics
 
 RELEASE = Path("/work/shared/reference/dfe_ehcp_2025")
 TABLES = ["annual_reviews", "assessments", "caseload", "requests", "sen_needs_all_plans", "timeliness_20_week"]

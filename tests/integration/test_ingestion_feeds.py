@@ -15,9 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from ingestion import icb_nd_pathway, landing, load, manual_returns
+from ingestion import landing, load
+from ingestion.icb_nd_pathway import provider_files as icb_nd_pathway
 from ingestion.la_case_management import extract
+from ingestion.manual_returns import workbooks as manual_returns
+from orchestration.settings import DBT_PRODUCTION_FLAGS
 from synthetic.generator import generate_all
+from tests.dbt_cli import dbt_build
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -131,22 +135,39 @@ def test_a_blocked_agreement_leaves_its_files_unread_for_later(generated, tmp_pa
     assert con.execute("select count(*) from raw_icb_nd_pathway.nd_waiting_list").fetchone()[0] == waiting
 
 
-def test_latest_snapshot_of_a_referral_wins(icb_loaded):
+def test_latest_snapshot_of_a_referral_wins(icb_loaded, tmp_path):
+    """The rule is dbt's (stg_icb_nd_pathway__referrals over __referral_snapshots), built here on the
+    loaded dirty files: one row per referral from its newest snapshot, a resubmission's file replacing
+    the one it resubmits, an open referral gone from its provider's newest snapshot flagged deleted."""
     con, _, _ = icb_loaded
-    latest = con.execute(f"select * from ({icb_nd_pathway.LATEST_REFERRALS_SQL})").fetch_df()
+    # dbt writes from another process: it builds a copy, and this connection stays open for the others.
+    warehouse = tmp_path / "build.duckdb"
+    con.execute(f"attach '{warehouse}' as dbt_copy")
+    con.execute(f'copy from database "{con.execute("select current_database()").fetchone()[0]}" to dbt_copy')
+    con.execute("detach dbt_copy")
+    build = dbt_build(
+        warehouse, tmp_path, "--select", "+stg_icb_nd_pathway__referrals", *DBT_PRODUCTION_FLAGS,
+        env={"SEND_AS_OF": AS_OF.isoformat(), "SEND_RUN_ID": "test"},
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout[-5000:]
+    with duckdb.connect(str(warehouse), read_only=True) as built:
+        latest = built.execute("select * from staging.stg_icb_nd_pathway__referrals").fetch_df()
+        file_versions = dict(
+            built.execute("select distinct _source_file, _file_version from raw_icb_nd_pathway.nd_referrals").fetchall()
+        )
     assert not latest.duplicated(["provider_ods_code", "referral_id"]).any()
     months = con.execute("select max(snapshot_date) from raw_icb_nd_pathway.nd_referrals").fetchone()[0]
-    assert latest["snapshot_date"].max().date() == months
+    assert latest["latest_snapshot_date"].max().date() == months
     resubmitted = con.execute(
         "select provider_ods_code, snapshot_date from raw_icb_nd_pathway.nd_referrals where _file_version = 2 limit 1"
     ).fetchone()
     picked = latest[
-        (latest["provider_ods_code"] == resubmitted[0]) & (latest["snapshot_date"].dt.date == resubmitted[1])
+        (latest["provider_ods_code"] == resubmitted[0]) & (latest["latest_snapshot_date"].dt.date == resubmitted[1])
     ]
-    assert len(picked) and set(picked["_file_version"]) == {2}
-    vanished = latest[latest["deleted_at_provider"]]
-    assert vanished["outcome"].isna().all() and (vanished["snapshot_date"].dt.date < months).all()
-    assert not latest.loc[latest["snapshot_date"].dt.date == months, "deleted_at_provider"].any()
+    assert len(picked) and {file_versions[name] for name in picked["source_file"]} == {2}
+    vanished = latest[latest["is_deleted_at_provider"]]
+    assert vanished["outcome"].isna().all() and (vanished["latest_snapshot_date"].dt.date < months).all()
+    assert not latest.loc[latest["latest_snapshot_date"].dt.date == months, "is_deleted_at_provider"].any()
 
 
 def test_manual_returns_every_mistake_gets_a_message_naming_where(generated, tmp_path, key_bytes):

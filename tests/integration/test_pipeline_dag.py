@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.local import prepare
+from devtools.environment import prepare
 from orchestration.settings import Settings
 from synthetic.la_case_management import write_tables
 

@@ -15,10 +15,10 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
+from devtools.environment import local_environment, prepare
 from ingestion.contract import load_contract
 from ingestion.la_case_management.extract import FEED
 from ingestion.load import raw_schema
-from orchestration.local import local_environment, prepare
 from orchestration.settings import Settings
 from synthetic.la_case_management import write_tables
 from tests.integration.native_airflow import (

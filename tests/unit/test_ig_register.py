@@ -74,5 +74,14 @@ def test_every_agreement_belongs_to_one_source_system():
     register = load_register(ig_register.DEFAULT_PATH)
     assert {ig_register.source_of(f) for f in ("icb_nd_referrals", "icb_nd_waiting_list")} == {"icb_nd_pathway"}
     assert ig_register.source_of("la_case_management") == "la_case_management"
-    for source, feeds in ig_register.SOURCE_FEEDS.items():
-        assert set(feeds) <= set(register.feeds), f"{source} carries agreements the register does not list"
+    ig_register.check_covers_registry(register)  # every feed's agreements are listed, nothing else
+
+
+def test_a_register_missing_a_declared_agreement_or_naming_an_unknown_one_is_refused(tmp_path):
+    entries = yaml.safe_load(ig_register.DEFAULT_PATH.read_text())
+    del entries["feeds"]["icb_nd_waiting_list"]
+    entries["feeds"]["icb_nd_referals"] = entries["feeds"]["icb_nd_referrals"]  # a typo
+    path = tmp_path / "register.yml"
+    path.write_text(yaml.safe_dump(entries))
+    with pytest.raises(ValueError, match="no entry for icb_nd_waiting_list.*entries no feed declares: icb_nd_referals"):
+        ig_register.check_covers_registry(load_register(path), path)

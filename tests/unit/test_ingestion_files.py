@@ -10,8 +10,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingestion import files, landing, load, manual_returns
-from ingestion.icb_nd_pathway import RULES as ICB_RULES
+from ingestion import files, landing, load
+from ingestion.icb_nd_pathway.provider_files import RULES as ICB_RULES
+from ingestion.manual_returns import workbooks as manual_returns
 from synthetic import xlsx
 
 WAITING = ["provider_ods_code", "snapshot_date", "pathway", "local_authority_code", "age_band", "wait_band"]

@@ -1,9 +1,11 @@
 -- The months each source covers per area: inside them a KPI with no cases is a true zero, outside
--- them it falls back (aggregate feed, manual scorecard) or is missing.
-{% set sources = ['la_case_management', 'icb_nd_referrals', 'icb_nd_waiting_list', 'manual_trackers'] %}
-{% for source in sources %}
+-- them it falls back (aggregate feed, manual scorecard) or is missing. Each feed declares its
+-- int_feed_periods__<model> models (ingestion/<feed>/feed.py, the generated macro feed_period_models);
+-- a model whose name is not a catalogue feed names its own feed_source (the manual trackers).
+{% set named = kpi_value_models() | selectattr('feed_source', 'none') | map(attribute='model') | list %}
+{% for source in feed_period_models() %}
     select
-        {% if source == 'manual_trackers' %}feed_source,{% else %}'{{ source }}' as feed_source,{% endif %}
+        {% if source in named %}feed_source,{% else %}'{{ source }}' as feed_source,{% endif %}
         area_code,
         period_start
     from {{ ref('int_feed_periods__' ~ source) }}

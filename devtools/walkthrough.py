@@ -21,11 +21,12 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from ingestion import registry
 from orchestration import ig_register
 from orchestration.settings import Settings
 
 ICB = "icb_nd_pathway"
-ICB_FEEDS = ig_register.SOURCE_FEEDS[ICB]
+ICB_FEEDS = tuple(a.name for a in registry.feed(ICB).agreements)
 _PERIOD = re.compile(r"_(?P<year>[0-9]{4})-?(?P<month>[0-9]{2})(_v[0-9]+)?\.(csv|xlsx)$")
 _WAVE = re.compile(r"_(?P<year>[0-9]{4})-(?P<season>SPRING|AUTUMN)\.csv$")
 

@@ -1,0 +1,38 @@
+"""The DAG's dbt step: one `dbt build` of the whole project (Cosmos, in-process dbt runner).
+
+Chosen by measurement against a task per dbt node and Cosmos's watcher mode (README, "dbt execution
+mode"); bench/cosmos_execution_modes.py renders those modes and measures them again.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import TaskGroup
+from cosmos import ProfileConfig
+from cosmos.constants import InvocationMode
+from cosmos.operators.local import DbtBuildLocalOperator
+
+from orchestration import dag_defaults
+from orchestration.settings import DBT_PRODUCTION_FLAGS, DBT_PROJECT_DIR, WAREHOUSE_POOL
+
+# Environment, not --vars: dbt re-parses the whole project when --vars change (every run: the run id),
+# only the files that use a changed env_var() otherwise (dbt_project/macros/run_context.sql).
+DBT_ENV = {"SEND_AS_OF": dag_defaults.AS_OF, "SEND_RUN_ID": "{{ run_id }}"}
+PROFILE = ProfileConfig(
+    profile_name="send", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
+)
+
+
+def dbt_build() -> TaskGroup:
+    """A task group `dbt` with one task, `build`: dbt orders every test after its parents and skips what
+    sits below a failure; a retry rebuilds the whole project (every model is a replaced table)."""
+    with TaskGroup(group_id="dbt") as group:
+        DbtBuildLocalOperator(
+            task_id="build",
+            project_dir=DBT_PROJECT_DIR,
+            profile_config=PROFILE,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            env=DBT_ENV,
+            dbt_cmd_flags=list(DBT_PRODUCTION_FLAGS),
+            pool=WAREHOUSE_POOL,
+        )
+    return group
