@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from ingestion import contract as contracts
 from ingestion import identifiers, landing, privacy
+from ingestion.feed import ReadRequest
 from ingestion.reading import Delivered, FileRejected, read_delivered
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,16 @@ def intake(
         sum(t.rows_in for t in tables), sum(t.rows_loaded for t in tables), sum(t.rows_rejected for t in tables),
     )  # fmt: skip
     return path
+
+
+def read(rules: FeedRules, request: ReadRequest) -> Path:
+    """A file feed's read function (its feed.py entry point): land the new files of the inbox at
+    `request.location`, skipping what the warehouse already holds."""
+    known = request.known
+    return intake(
+        rules, Path(request.location), request.landing_dir, request.key, request.run_id, set(known.seen),
+        known.names, request.tables, request.settle_seconds,
+    )  # fmt: skip
 
 
 def _not_a_delivery(path: Path, name: str, rules: FeedRules, now: float, settle: float) -> tuple[str, str] | None:

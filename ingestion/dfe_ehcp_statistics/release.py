@@ -9,11 +9,9 @@ version of each changed file, when it is newer (modification time) than the copy
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from pathlib import Path
+import functools
 
 from ingestion import files
-from ingestion.feed import ReadRequest
 
 FEED = "dfe_ehcp_statistics"
 # The DfE republishes a corrected release under the same file names: a changed file is loaded as the
@@ -23,24 +21,7 @@ RULES = files.FeedRules(
 )
 
 
-def intake(
-    inbox: Path,
-    landing_root: Path,
-    key: bytes,
-    run_id: str,
-    seen: set[str],
-    loaded_names: Mapping[str, files.LoadedName] | None = None,
-    tables: Collection[str] | None = None,
-    settle_seconds: float = files.DEFAULT_SETTLE_SECONDS,
-) -> Path:
-    """Land every new release file of `inbox`; return the manifest path (see `files.intake`)."""
-    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables, settle_seconds)
-
-
-def read(request: ReadRequest) -> Path:
-    """The feed's entry point (feed.py): land the new files of the inbox at `request.location`."""
-    known = request.known
-    return intake(
-        Path(request.location), request.landing_dir, request.key, request.run_id, set(known.seen), known.names,
-        request.tables, request.settle_seconds,
-    )  # fmt: skip
+# Land every new release file of an inbox (files.intake), and the feed's entry point (feed.py) doing so for a
+# ReadRequest.
+intake = functools.partial(files.intake, RULES)
+read = functools.partial(files.read, RULES)

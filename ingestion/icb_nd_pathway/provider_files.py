@@ -9,15 +9,13 @@ rule, written once: stg_icb_nd_pathway__referrals.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection, Mapping
-from pathlib import Path
 
 import pandas as pd
 
 from ingestion import contract as contracts
 from ingestion import files
-from ingestion.feed import ReadRequest
 
 FEED = "icb_nd_pathway"
 
@@ -67,24 +65,7 @@ def _checks(table_name: str, table: contracts.Table, found: re.Match, rows: pd.D
 RULES = files.FeedRules(feed=FEED, checks=_checks)
 
 
-def intake(
-    inbox: Path,
-    landing_root: Path,
-    key: bytes,
-    run_id: str,
-    seen: set[str],
-    loaded_names: Mapping[str, files.LoadedName] | None = None,
-    tables: Collection[str] | None = None,
-    settle_seconds: float = files.DEFAULT_SETTLE_SECONDS,
-) -> Path:
-    """Land every new provider file of `inbox`; return the manifest path (see `files.intake`)."""
-    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables, settle_seconds)
-
-
-def read(request: ReadRequest) -> Path:
-    """The feed's entry point (feed.py): land the new files of the inbox at `request.location`."""
-    known = request.known
-    return intake(
-        Path(request.location), request.landing_dir, request.key, request.run_id, set(known.seen), known.names,
-        request.tables, request.settle_seconds,
-    )  # fmt: skip
+# Land every new provider file of an inbox (files.intake), and the feed's entry point (feed.py) doing so for a
+# ReadRequest.
+intake = functools.partial(files.intake, RULES)
+read = functools.partial(files.read, RULES)

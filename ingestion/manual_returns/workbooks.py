@@ -8,8 +8,8 @@ numerator 12 is above the denominator 10".
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -17,7 +17,6 @@ import pandas as pd
 
 from ingestion import contract as contracts
 from ingestion import files, privacy
-from ingestion.feed import ReadRequest
 
 FEED = "manual_returns"
 KPI_CATALOGUE = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "kpi_definitions.csv"
@@ -149,24 +148,7 @@ def message(file_name: str, sheet: str | None, row: int, field: str, reason: str
 RULES = files.FeedRules(feed=FEED, prepare=_prepare, checks=_checks, message=message)
 
 
-def intake(
-    inbox: Path,
-    landing_root: Path,
-    key: bytes,
-    run_id: str,
-    seen: set[str],
-    loaded_names: Mapping[str, files.LoadedName] | None = None,
-    tables: Collection[str] | None = None,
-    settle_seconds: float = files.DEFAULT_SETTLE_SECONDS,
-) -> Path:
-    """Land every new manual return of `inbox`; return the manifest path (see `files.intake`)."""
-    return files.intake(RULES, inbox, landing_root, key, run_id, seen, loaded_names, tables, settle_seconds)
-
-
-def read(request: ReadRequest) -> Path:
-    """The feed's entry point (feed.py): land the new files of the inbox at `request.location`."""
-    known = request.known
-    return intake(
-        Path(request.location), request.landing_dir, request.key, request.run_id, set(known.seen), known.names,
-        request.tables, request.settle_seconds,
-    )  # fmt: skip
+# Land every new manual return of an inbox (files.intake), and the feed's entry point (feed.py) doing so for a
+# ReadRequest.
+intake = functools.partial(files.intake, RULES)
+read = functools.partial(files.read, RULES)
