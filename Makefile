@@ -44,6 +44,7 @@ manifest: $(FEED_MACRO) $(MANIFEST)
 # dbt's feed lists, generated from the feed registry (ingestion/<feed>/feed.py): dbt cannot import Python.
 $(FEED_MACRO): ingestion/registry.py ingestion/feed.py $(wildcard ingestion/*/feed.py) .venv/.installed
 	$(PY) -m ingestion.registry
+	touch $@
 
 # Cosmos renders the DAG from this manifest, so DAG parsing never runs dbt.
 $(MANIFEST): $(DBT_SOURCES) $(FEED_MACRO) .venv/.installed
