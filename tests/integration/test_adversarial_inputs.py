@@ -190,10 +190,10 @@ def test_values_land_as_meant(landed):
     ).fetchall()
     assert [d for _, d in districts[:2]] == ["PR7", "PR7"]
     # A revised DfE release: both versions kept, staging's rule (newest version of each file) picks the revision.
-    versions = con.execute(
-        "select _file_version, count(*) from raw_dfe_ehcp_statistics.requests group by 1 order by 1"
-    ).fetchall()
-    if versions:
+    if corpus.RELEASE.exists():  # the DfE cases are built from the release shipped beside the checkout
+        versions = con.execute(
+            "select _file_version, count(*) from raw_dfe_ehcp_statistics.requests group by 1 order by 1"
+        ).fetchall()
         assert versions == [(1, 40), (2, 40)]
 
 
