@@ -11,7 +11,8 @@
 --     var first_period, 2021-01) to the last whole month ending on or before as_of;
 --   * 20 weeks: plans issued (outcome Y with a date) in the month, received -> issued <= 140 days;
 --     6 weeks: Y / N decisions with a date, received -> decision <= 42 days; annual-review 4 weeks:
---     decisions with a date, meeting -> decision <= 28 days (no meeting date: late);
+--     every review meeting in the month of its deadline (meeting + 28 days), decided or not, on time
+--     when decided on or before the deadline (a pending decision is late);
 --   * ND waiting over 13 weeks: children on the ASD and ADHD pathways waiting at the month end for
 --     more than 91 days, from each provider's person-level snapshot where it sent one, else its
 --     aggregate wait bands (13-18 weeks and above); latest file version per provider and month; at
@@ -163,10 +164,10 @@ union all
 select
     'AR_DECISION_4WK',
     area_code,
-    date_trunc('month', anre_decision_date)::date,
-    coalesce(datediff('day', anre_meeting_date, anre_decision_date) <= 28, false)
+    date_trunc('month', anre_meeting_date + 28)::date,
+    coalesce(anre_decision_date <= anre_meeting_date + 28, false)
 from reviews
-where anre_decision_date is not null;
+where anre_meeting_date is not null;
 
 -- ICB person-level snapshots: the newest file version per provider and month, one row per referral.
 create or replace temp table nd_snapshots as

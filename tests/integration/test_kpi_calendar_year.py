@@ -1,11 +1,15 @@
-"""Calendar-year 20-week and 6-week figures of the KPI mart against an independent computation.
+"""Calendar-year KPI figures of the mart against an independent computation.
 
 The LA source is generated at the `lancashire` scale (SQLite, with the scale's default share of dirty
 rows), extracted and loaded by ingestion, and the whole dbt project is built. The expected figures
 are then computed with pandas straight from the SQLite rows, not through any model: the DfE method
 for the 20-week measure (plans issued in the year, request received date to issue date, day 140 on
 time; exception cases removed from numerator and denominator for "excluding exceptions") and the
-6-week decision measure (Y / N decisions made in the year, day 42 on time).
+6-week decision measure (Y / N decisions made in the year, day 42 on time); annual reviews held
+within 12 months counted over the reviews that fell due (Children and Families Act 2014 s.44(1):
+due by the end of the 12-month period starting with the plan's start, then with the previous meeting
+held; held or not; plans in force on the due date); and requests awaiting a decision whether to
+assess more than 42 days after receipt at each month end.
 
 Dirty rows: rows ingestion rejected are read back from ops.rejected_rows (by table and key) and left
 out of the independent computation too, rather than generating clean data with --dirty-rate 0, so
@@ -15,6 +19,7 @@ orphans). Codes are trimmed and upper-cased as the contract's validation does.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -124,7 +129,102 @@ def independent_figures(source: Path, warehouse: Path) -> pd.DataFrame:
             ("EHCP_20WK_EXCL", year, int(without["on_time"].sum()), len(without)),
             ("EHCP_DECISION_6WK", year, int(decided["on_time"].sum()), len(decided)),
         ]
+    due = reviews_due(source, rejected)
+    due["year"] = due["due"].map(lambda d: d.year)
+    for year in YEARS:
+        in_year = due[due["year"] == year]
+        rows.append(("AR_WITHIN_12M", year, int(in_year["on_time"].sum()), len(in_year)))
     return pd.DataFrame(rows, columns=["kpi_code", "year", "numerator", "denominator"])
+
+
+def period_end(start: dt.date, months: int = 12) -> dt.date:
+    """Last day of the period of `months` months starting with `start`: the day before the
+    corresponding date, or the last day of the month where that date does not exist (29 February)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    if start.day > last_day:
+        return dt.date(year, month, last_day)
+    return dt.date(year, month, start.day) - dt.timedelta(days=1)
+
+
+def reviews_due(source: Path, rejected: dict[str, set[str]]) -> pd.DataFrame:
+    """Every annual review due (one row per plan and due date), written from the definition: the
+    first at the end of the 12-month period starting with the plan's start, each next at the end of
+    the one starting with the meeting held for the previous review; the review after the last meeting
+    stays due; only plans in force on the due date owe it. Plans older than the review history (its
+    first meeting): the first review row's recorded due date, or with no review row the first
+    12-month period end from the start on or after the history's start."""
+    named = _source_table(source, "ssd_ehcp_named_plan", "ehcn_named_plan_id", rejected)
+    active = _source_table(source, "ssd_ehcp_active_plans", "ehcp_active_ehcp_id", rejected)
+    rows = _source_table(source, "send_annual_reviews", "anre_review_id", rejected)
+    plans = pd.DataFrame(
+        {
+            "plan": named["ehcn_named_plan_id"].str.strip(),
+            "start": _date(named["ehcn_named_plan_start_date"]),
+            "ceased": _date(named["ehcn_named_plan_ceased_date"].fillna("")),
+        }
+    ).dropna(subset=["start"])
+    # A named plan's maintained-plan row links its reviews (the lowest id where there are several).
+    links = pd.DataFrame(
+        {"active": active["ehcp_active_ehcp_id"].str.strip(), "plan": active["ehcp_named_plan_id"].str.strip()}
+    ).sort_values("active")
+    links = links.drop_duplicates("plan")
+    reviews = pd.DataFrame(
+        {
+            "review_id": rows["anre_review_id"].str.strip(),
+            "active": rows["anre_active_ehcp_id"].str.strip(),
+            "recorded_due": _date(rows["anre_review_due_date"]),
+            "meeting": _date(rows["anre_meeting_date"]),
+        }
+    ).dropna(subset=["meeting"])
+    history_start = reviews["meeting"].min().date()
+    reviews = reviews.merge(links, on="active").sort_values(["plan", "meeting", "review_id"])
+    by_plan = {plan: group for plan, group in reviews.groupby("plan")}
+
+    due = []
+    for plan in plans.itertuples():
+        start = plan.start.date()
+        ceased = None if pd.isna(plan.ceased) else plan.ceased.date()
+        held = by_plan.get(plan.plan)
+        meetings = [] if held is None else sorted({m.date() for m in held["meeting"]})
+        if start >= history_start:
+            first = period_end(start)
+        elif held is not None:
+            first = held.iloc[0]["recorded_due"].date()
+        else:
+            n = 1
+            while period_end(start, 12 * n) < history_start:
+                n += 1
+            first = period_end(start, 12 * n)
+        dues = [first] + [period_end(m) for m in meetings]
+        for number, due_date in enumerate(dues):
+            meeting = meetings[number] if number < len(meetings) else None
+            if start <= due_date and (ceased is None or ceased > due_date):
+                due.append((plan.plan, due_date, meeting is not None and meeting <= due_date))
+    return pd.DataFrame(due, columns=["plan", "due", "on_time"])
+
+
+def pending_decisions(source: Path, rejected: dict[str, set[str]]) -> pd.DataFrame:
+    """New requests (not H, not withdrawn) with no decision whether to assess (a Y / N decision
+    dated on or before it) at each month end more than 42 days after receipt."""
+    rows = _source_table(source, "ssd_ehcp_requests", "ehcr_ehcp_request_id", rejected)
+    requests = pd.DataFrame(
+        {
+            "received": _date(rows["ehcr_ehcp_req_date"]),
+            "outcome": _code(rows["ehcr_ehcp_req_outcome"]),
+            "outcome_date": _date(rows["ehcr_ehcp_req_outcome_date"].fillna("")),
+        }
+    )
+    requests = requests[~requests["outcome"].isin(["H", "W"])]
+    decided = requests["outcome_date"].where(requests["outcome"].isin(["Y", "N"]))
+    counts = []
+    for month in pd.date_range(f"{YEARS[0]}-01-01", f"{YEARS[-1]}-12-01", freq="MS"):
+        month_end = month + pd.offsets.MonthEnd(0)
+        waiting = (month_end - requests["received"]).dt.days > 42
+        undecided = decided.isna() | (decided > month_end)
+        counts.append((month.date(), int((waiting & undecided).sum())))
+    return pd.DataFrame(counts, columns=["month", "pending"])
 
 
 def mart_figures(warehouse: Path) -> pd.DataFrame:
@@ -135,7 +235,8 @@ def mart_figures(warehouse: Path) -> pd.DataFrame:
                 sum(denominator)::bigint as denominator, count(*) as months,
                 count(*) filter (where provenance = 'feed') as feed_months
             from marts.kpi_values
-            where area_code = ? and kpi_code in ('EHCP_20WK_ALL', 'EHCP_20WK_EXCL', 'EHCP_DECISION_6WK')
+            where area_code = ?
+                and kpi_code in ('EHCP_20WK_ALL', 'EHCP_20WK_EXCL', 'EHCP_DECISION_6WK', 'AR_WITHIN_12M')
                 and year(period_start) between ? and ?
             group by all
             """,
@@ -143,7 +244,7 @@ def mart_figures(warehouse: Path) -> pd.DataFrame:
         ).df()
 
 
-def test_calendar_year_20_week_and_6_week_match_the_source(built_warehouse):
+def test_calendar_year_20_week_6_week_and_reviews_due_match_the_source(built_warehouse):
     source, warehouse = built_warehouse
     expected = independent_figures(source, warehouse)
     actual = mart_figures(warehouse)
@@ -161,3 +262,28 @@ def test_calendar_year_20_week_and_6_week_match_the_source(built_warehouse):
     all_cases = merged[merged["kpi_code"] == "EHCP_20WK_ALL"]["denominator_source"].sum()
     excl_cases = merged[merged["kpi_code"] == "EHCP_20WK_EXCL"]["denominator_source"].sum()
     assert excl_cases < all_cases
+    # Reviews due, not only held: some due reviews were not held by the due date, over a county's
+    # caseload (12,317 plans in January 2025).
+    reviews_2024 = merged.query("kpi_code == 'AR_WITHIN_12M' and year == 2024").iloc[0]
+    assert reviews_2024.denominator_source > 5000
+    assert 0 < reviews_2024.numerator_source < reviews_2024.denominator_source
+
+
+def test_requests_pending_past_6_weeks_at_each_month_end_match_the_source(built_warehouse):
+    source, warehouse = built_warehouse
+    expected = pending_decisions(source, _rejected_keys(warehouse))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        actual = con.execute(
+            """
+            select period_start as month, coalesce(numerator, 0)::bigint as pending, provenance
+            from marts.kpi_values
+            where area_code = ? and kpi_code = 'EHCP_DECISIONS_PENDING_6WK' and year(period_start) between ? and ?
+            """,
+            [AREA, YEARS[0], YEARS[-1]],
+        ).df()
+    actual["month"] = pd.to_datetime(actual["month"]).dt.date
+    merged = expected.merge(actual, on="month", how="left", suffixes=("_source", "_mart"))
+    assert len(merged) == 12 * len(YEARS) and (merged["provenance"] == "feed").all(), merged
+    mismatches = merged[merged["pending_source"] != merged["pending_mart"]]
+    assert mismatches.empty, mismatches
+    assert merged["pending_source"].sum() > 0  # a real comparison, not two runs of zeros

@@ -15,7 +15,8 @@ events as (
         pathway,
         period_start,
         count(*) filter (where is_received_in_month) as referrals,
-        count(*) filter (where is_first_contact_in_month) as first_contacts,
+        -- Clocks resolved in the month (contacted in time, or the 91st day passed without): each once.
+        count(*) filter (where is_first_contact_within_13_weeks is not null) as first_contacts,
         count(*) filter (where is_first_contact_within_13_weeks) as first_contacts_within_13_weeks,
         count(*) filter (where is_waiting_at_month_end) as waiting_person_level,
         median(days_waiting) / 7.0 as median_wait_weeks
@@ -38,6 +39,7 @@ waiting as (
         on
             snapshots.provider_ods_code = provider_months.provider_ods_code
             and snapshots.area_code = provider_months.area_code
+            and snapshots.pathway = provider_months.pathway
             and snapshots.period_start = provider_months.period_start
     where
         snapshots.pathway in ('ASD', 'ADHD')

@@ -1,11 +1,13 @@
--- The annual-review clocks. Held within 12 months (Children and Families Act 2014 s.44, SEND Regs
--- 2014 reg. 18): the meeting must be no later than 12 calendar months after the previous review
--- meeting of the plan, or after the plan's start for its first review. Where the first review in
--- the data is not the plan's first (the plan started before the area's review history begins) the
--- recorded due date stands in. Decision within 4 weeks (reg. 20(10)): the LA's decision letter on
--- or before day 28 after the meeting, measured in the month of the decision. Phase transfer (reg.
--- 18(1)): the plan finalised on or before the recorded SEN2 PhaseTransferDueDate (15 February, or
--- 31 March for the move to post-16); one not finalised counts as late in the month it was due.
+-- The clocks of each annual review held. Within 12 months (Children and Families Act 2014 s.44(1),
+-- SEND Regs 2014 reg. 18): the review is due within the period of 12 months starting with the date
+-- the plan was first made, then with the date of the previous review meeting; "starting with"
+-- includes that day, so the last on-time day is the day before the corresponding date 12 months on
+-- (macros/statutory_periods.sql). Same-day rows are one meeting: the previous meeting is the latest
+-- one on an earlier day. Where the plan started before the area's review history begins, its first
+-- review here is not its first, so the recorded due date stands in. Decision within 4 weeks (reg.
+-- 20(10)): the decision letter on or before the deadline, day 28 after the meeting. Phase transfer
+-- (reg. 18(1)): finalised on or before the recorded SEN2 PhaseTransferDueDate (15 February, or 31
+-- March for the move to post-16); one not finalised counts as late in the month it was due.
 with reviews as (
     select * from {{ ref('stg_la_case_management__annual_reviews') }}
 ),
@@ -25,8 +27,10 @@ history_starts as (
 sequenced as (
     select
         reviews.*,
-        lag(reviews.meeting_date) over (
-            partition by reviews.area_code, reviews.active_plan_id order by reviews.meeting_date, reviews.review_id
+        max(reviews.meeting_date) over (
+            partition by reviews.area_code, reviews.active_plan_id
+            order by reviews.meeting_date
+            range between unbounded preceding and interval 1 day preceding
         ) as previous_meeting_date
     from reviews
 )
@@ -38,20 +42,25 @@ select
     spans.named_plan_id,
     spans.person_key,
     spans.birth_month,
+    spans.start_date as plan_start_date,
+    spans.ceased_date as plan_ceased_date,
     sequenced.due_date as recorded_due_date,
     sequenced.meeting_date,
     sequenced.decision_date,
     sequenced.review_outcome,
     sequenced.pfa_covered,
     sequenced.previous_meeting_date,
-    (case
-        when sequenced.previous_meeting_date is not null then sequenced.previous_meeting_date + interval 12 month
-        when spans.start_date >= history_starts.first_meeting_date then spans.start_date + interval 12 month
+    case
+        when sequenced.previous_meeting_date is not null
+            then {{ period_end_starting_with('sequenced.previous_meeting_date') }}
+        when spans.start_date >= history_starts.first_meeting_date
+            then {{ period_end_starting_with('spans.start_date') }}
         else sequenced.due_date
-    end)::date as statutory_due_date,
+    end as statutory_due_date,
     sequenced.meeting_date <= statutory_due_date as held_within_12_months,
+    (sequenced.meeting_date + interval 28 day)::date as decision_deadline,
     datediff('day', sequenced.meeting_date, sequenced.decision_date) as days_to_decision,
-    days_to_decision <= 28 as decided_within_4_weeks,
+    sequenced.decision_date <= decision_deadline as decided_within_4_weeks,
     sequenced.phase_transfer_due_date,
     sequenced.phase_transfer_final_date,
     case

@@ -3,7 +3,8 @@
 -- 140 (the deadline day itself is on time). Weeks are days / 7. An exception applies when the SEN2
 -- flag is set or a permitted exception (reg. 13(3)) is recorded for the assessment. Only outcome Y
 -- with a date is an issued plan: N (not issued), W (withdrawn), A (open) and H (historical, not a
--- new plan) are not timed.
+-- new plan) are not timed. Bands as the DfE publishes them: within 20 weeks (up to day 140), over 20
+-- weeks and up to 52 (days 141-364), over 52 weeks (day 365 on).
 with requests as (
     select * from {{ ref('int_ehcp_requests_timed') }}
 ),
@@ -36,7 +37,12 @@ select
             then datediff('day', requests.received_date, assessments.outcome_date)
     end as days_to_issue,
     days_to_issue / 7.0 as weeks_to_issue,
-    days_to_issue <= 140 as issued_within_20_weeks
+    days_to_issue <= 140 as issued_within_20_weeks,
+    case
+        when days_to_issue <= 140 then 'within_20_weeks'
+        when days_to_issue <= 364 then 'over_20_to_52_weeks'
+        when days_to_issue > 364 then 'over_52_weeks'
+    end as issue_band
 from assessments
 inner join requests
     on

@@ -1,7 +1,8 @@
 -- EHC plan quality audits with their measures: graded good or better (outstanding or good); for an
--- inadequate grade, the closing-the-loop meeting within 4 weeks (on or before day 28 after the audit;
--- none held yet counts as not within); the young person's school year on the audit date for the
--- Year 9+ PfA measure.
+-- inadequate grade, the closing-the-loop meeting within 4 weeks (on or before the deadline, day 28
+-- after the audit; none held counts as not within, and the KPI judges it in the deadline's month,
+-- once the deadline has passed); the young person's school year on the audit date for the Year 9+
+-- PfA measure.
 with audits as (
     select * from {{ ref('stg_la_case_management__ehcp_audits') }}
 ),
@@ -24,6 +25,8 @@ select
     audits.grade in ('OUTSTANDING', 'GOOD') as is_good_or_better,
     audits.grade = 'INADEQUATE' as is_inadequate,
     audits.closing_loop_date,
+    case when audits.grade = 'INADEQUATE' then (audits.audit_date + interval 28 day)::date end
+        as closing_loop_deadline,
     case when audits.grade = 'INADEQUATE' then datediff('day', audits.audit_date, audits.closing_loop_date) end
         as days_to_closing_loop,
     case when audits.grade = 'INADEQUATE' then coalesce(days_to_closing_loop <= 28, false) end

@@ -18,7 +18,7 @@ select
     requests.decision_outcome,
     requests.decision_outcome != 'H' as is_new_request,
     case when requests.decision_outcome in ('Y', 'N') then requests.decision_date end as decision_date,
-    requests.received_date + interval 42 day as deadline_6_weeks,
+    (requests.received_date + interval 42 day)::date as deadline_6_weeks,
     case
         when requests.decision_outcome in ('Y', 'N') and requests.decision_date is not null
             then datediff('day', requests.received_date, requests.decision_date)

@@ -3,10 +3,12 @@
 
 -- Every KPI the LA case-management feed computes (catalogue rows with computing_feed =
 -- la_case_management), long format for kpi/int_kpi_feed_values.sql: one row per KPI, area and month
--- with cases. Event KPIs fall in the month of the event (received, decision, issue, return, meeting,
--- audit, due date); state KPIs are taken on the last day of the month (`period_start` of the
--- month-end models). `value` is set only for the weeks KPIs (mean, maximum), where `denominator` is
--- the number of cases it is taken over.
+-- with cases. Event KPIs fall in the month of the event (received, decision, issue, audit); a
+-- statutory clock whose case must not leave the count by waiting longer falls in the month of its
+-- deadline (review due date, advice and decision deadlines), done or not; state KPIs are taken on the
+-- last day of the month (`period_start` of the month-end models and states below), and each open
+-- case past its deadline is counted there until it is done. `value` is set only for the weeks KPIs
+-- (mean, maximum), where `denominator` is the number of cases it is taken over.
 -- Each KPI is one entry below (macros/kpi_values.sql), read against the catalogue as: of the `cases`
 -- (a CTE) that pass `where`, per area and calendar month of `month_of` (period_start for month-end
 -- states), kpi_count counts them (or those `meeting` a condition), kpi_share gives those `meeting` it
@@ -25,8 +27,10 @@ open_assessments as (
 ),
 
 advice as (
-    select * from {{ ref('int_ehcp_advice_timed') }}
-    where received_date is not null
+    select
+        *,
+        coalesce(received_date <= deadline_6_weeks, false) as returned_by_deadline
+    from {{ ref('int_ehcp_advice_timed') }}
 ),
 
 plans_month_end as (
@@ -38,7 +42,90 @@ audits as (
 ),
 
 reviews as (
-    select * from {{ ref('int_annual_reviews_timed') }}
+    select
+        *,
+        coalesce(decision_date <= decision_deadline, false) as decided_by_deadline
+    from {{ ref('int_annual_reviews_timed') }}
+),
+
+reviews_due as (
+    select * from {{ ref('int_annual_reviews_due') }}
+),
+
+month_ends as (
+    {{ month_ends(ref('int_feed_periods__la_case_management')) }}
+),
+
+-- Reviews overdue at month end: the plan in force then, its current review's due date passed (the
+-- due date itself is still on time) and no meeting held by then. One review per plan at a time: the
+-- next falls due only once a meeting is held.
+reviews_overdue as (
+    select
+        month_ends.area_code,
+        month_ends.period_start,
+        due.named_plan_id
+    from month_ends
+    inner join reviews_due as due
+        on
+            month_ends.area_code = due.area_code
+            and month_ends.period_end > due.due_date
+            and (due.meeting_date is null or month_ends.period_end < due.meeting_date)
+            and (due.plan_ceased_date is null or month_ends.period_end < due.plan_ceased_date)
+),
+
+-- Review decisions outstanding at month end more than 4 weeks after the meeting (past day 28), while
+-- the plan is still in force (a ceased plan owes no decision on its review).
+review_decisions_outstanding as (
+    select
+        month_ends.area_code,
+        month_ends.period_start,
+        reviews.review_id
+    from month_ends
+    inner join reviews
+        on
+            month_ends.area_code = reviews.area_code
+            and month_ends.period_end > reviews.decision_deadline
+            and (reviews.decision_date is null or month_ends.period_end < reviews.decision_date)
+            and (reviews.plan_ceased_date is null or month_ends.period_end < reviews.plan_ceased_date)
+),
+
+-- New requests with no decision whether to assess at month end more than 6 weeks (42 days) after
+-- receipt. Withdrawn requests (W, undated in the source) and historical rows (H) never count; a Y / N
+-- without a decision date cannot be shown decided, so it counts.
+requests_pending as (
+    select
+        month_ends.area_code,
+        month_ends.period_start,
+        requests.request_id
+    from month_ends
+    inner join requests
+        on
+            month_ends.area_code = requests.area_code
+            and month_ends.period_end > requests.deadline_6_weeks
+            and (requests.decision_date is null or month_ends.period_end < requests.decision_date)
+    where requests.is_new_request and requests.decision_outcome is distinct from 'W'
+),
+
+-- Advice overdue at month end: requested more than 6 weeks (42 days) before, not returned by then,
+-- for an assessment still open then (the backlog); once the assessment is decided the advice is moot.
+advice_overdue as (
+    select
+        open_assessments.area_code,
+        open_assessments.period_start,
+        advice.advice_id,
+        advice.advice_type
+    from open_assessments
+    inner join month_ends
+        on
+            open_assessments.area_code = month_ends.area_code
+            and open_assessments.period_start = month_ends.period_start
+    inner join advice
+        on
+            open_assessments.area_code = advice.area_code
+            and open_assessments.assessment_id = advice.assessment_id
+    where
+        month_ends.period_end > advice.deadline_6_weeks
+        and (advice.received_date is null or month_ends.period_end < advice.received_date)
 ),
 
 -- An assessment counts once, in the month of its first EP allocation (reallocations are not new).
@@ -76,11 +163,20 @@ kpis as (
     {{ kpi_share('EHCP_DECISION_6WK', 'requests', month_of='decision_date',
         meeting='decided_within_6_weeks', where='days_to_decision is not null') }}
     union all
+    {{ kpi_count('EHCP_DECISIONS_PENDING_6WK', 'requests_pending', month_of='period_start') }}
+    union all
     {{ kpi_share('EHCP_20WK_ALL', 'issued', month_of='plan_issued_date', meeting='issued_within_20_weeks') }}
     union all
     -- Exception cases leave numerator and denominator alike (DfE "excluding exceptions").
     {{ kpi_share('EHCP_20WK_EXCL', 'issued', month_of='plan_issued_date',
         meeting='issued_within_20_weeks', where='not has_20_week_exception') }}
+    union all
+    -- The DfE's timeliness bands; with EHCP_20WK_ALL they share its denominator and sum to 100%.
+    {{ kpi_share('EHCP_ISSUED_20_52WK', 'issued', month_of='plan_issued_date',
+        meeting="issue_band = 'over_20_to_52_weeks'") }}
+    union all
+    {{ kpi_share('EHCP_ISSUED_OVER_52WK', 'issued', month_of='plan_issued_date',
+        meeting="issue_band = 'over_52_weeks'") }}
     union all
     {{ kpi_weeks('EHCP_MEAN_WEEKS_TO_ISSUE', 'issued', month_of='plan_issued_date',
         statistic='avg', days='days_to_issue') }}
@@ -90,14 +186,23 @@ kpis as (
     {{ kpi_weeks('EHCP_LONGEST_OPEN_WAIT_WEEKS', 'open_assessments', month_of='period_start',
         statistic='max', days='days_waiting') }}
     union all
-    {{ kpi_share('EHCP_ADVICE_EP_6WK', 'advice', month_of='received_date',
-        meeting='returned_within_6_weeks', where="advice_type = 'EP'") }}
+    -- Advice counts in the month its deadline falls, returned or not (lapsed advice aside).
+    {{ kpi_share('EHCP_ADVICE_EP_6WK', 'advice', month_of='deadline_6_weeks',
+        meeting='returned_by_deadline', where="advice_type = 'EP' and not has_lapsed") }}
     union all
-    {{ kpi_share('EHCP_ADVICE_HEALTH_6WK', 'advice', month_of='received_date',
-        meeting='returned_within_6_weeks', where="advice_type = 'HEALTH'") }}
+    {{ kpi_share('EHCP_ADVICE_HEALTH_6WK', 'advice', month_of='deadline_6_weeks',
+        meeting='returned_by_deadline', where="advice_type = 'HEALTH' and not has_lapsed") }}
     union all
-    {{ kpi_share('EHCP_ADVICE_SOCIAL_CARE_6WK', 'advice', month_of='received_date',
-        meeting='returned_within_6_weeks', where="advice_type = 'SOCIAL_CARE'") }}
+    {{ kpi_share('EHCP_ADVICE_SOCIAL_CARE_6WK', 'advice', month_of='deadline_6_weeks',
+        meeting='returned_by_deadline', where="advice_type = 'SOCIAL_CARE' and not has_lapsed") }}
+    union all
+    {{ kpi_count('EHCP_ADVICE_EP_OVERDUE', 'advice_overdue', month_of='period_start', where="advice_type = 'EP'") }}
+    union all
+    {{ kpi_count('EHCP_ADVICE_HEALTH_OVERDUE', 'advice_overdue', month_of='period_start',
+        where="advice_type = 'HEALTH'") }}
+    union all
+    {{ kpi_count('EHCP_ADVICE_SOCIAL_CARE_OVERDUE', 'advice_overdue', month_of='period_start',
+        where="advice_type = 'SOCIAL_CARE'") }}
     union all
     {{ kpi_count('EHCP_EP_ALLOCATIONS', 'ep_first_allocations', month_of='first_allocated_date') }}
     union all
@@ -110,14 +215,20 @@ kpis as (
     union all
     {{ kpi_share('EHCP_AUDITS_GOOD_OR_BETTER', 'audits', month_of='audit_date', meeting='is_good_or_better') }}
     union all
-    {{ kpi_share('EHCP_INADEQUATE_CTL_4WK', 'audits', month_of='audit_date',
+    -- Judged in the month the 4-week deadline falls, so the month's figure is final once it ends.
+    {{ kpi_share('EHCP_INADEQUATE_CTL_4WK', 'audits', month_of='closing_loop_deadline',
         meeting='closing_loop_within_4_weeks', where='is_inadequate') }}
     union all
-    {{ kpi_share('AR_WITHIN_12M', 'reviews', month_of='meeting_date',
-        meeting='held_within_12_months', where='statutory_due_date is not null') }}
+    -- Every review that fell due in the month, held or not (int_annual_reviews_due).
+    {{ kpi_share('AR_WITHIN_12M', 'reviews_due', month_of='due_date', meeting='held_by_due_date') }}
     union all
-    {{ kpi_share('AR_DECISION_4WK', 'reviews', month_of='decision_date',
-        meeting='decided_within_4_weeks', where='decision_date is not null') }}
+    {{ kpi_count('AR_OVERDUE', 'reviews_overdue', month_of='period_start') }}
+    union all
+    -- Every meeting whose 4-week deadline fell in the month, decided or not.
+    {{ kpi_share('AR_DECISION_4WK', 'reviews', month_of='decision_deadline',
+        meeting='decided_by_deadline', where='meeting_date is not null') }}
+    union all
+    {{ kpi_count('AR_DECISIONS_OUTSTANDING_4WK', 'review_decisions_outstanding', month_of='period_start') }}
     union all
     {{ kpi_share('AR_PHASE_TRANSFER_ON_TIME', 'reviews', month_of='phase_transfer_due_date',
         meeting='phase_transfer_on_time', where='phase_transfer_due_date is not null') }}

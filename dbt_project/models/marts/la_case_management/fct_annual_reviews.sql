@@ -1,4 +1,5 @@
--- One row per annual review with its clocks (12 months, decision within 4 weeks, phase transfer).
+-- One row per annual review held with its clocks (12 months, decision within 4 weeks, phase transfer).
+-- Reviews due and not held are in int_annual_reviews_due (AR_WITHIN_12M, AR_OVERDUE).
 select
     area_code::varchar as area_code,
     review_id::varchar as review_id,
@@ -10,6 +11,7 @@ select
     recorded_due_date::date as recorded_due_date,
     statutory_due_date::date as statutory_due_date,
     held_within_12_months::boolean as held_within_12_months,
+    decision_deadline::date as decision_deadline,
     decision_date::date as decision_date,
     days_to_decision::integer as days_to_decision,
     decided_within_4_weeks::boolean as decided_within_4_weeks,

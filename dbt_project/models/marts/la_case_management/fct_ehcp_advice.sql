@@ -8,8 +8,10 @@ select
     advice.advice_type::varchar as advice_type,
     advice.requested_date::date as requested_date,
     advice.received_date::date as received_date,
+    advice.deadline_6_weeks::date as deadline_6_weeks,
     advice.days_to_return::integer as days_to_return,
     advice.returned_within_6_weeks::boolean as returned_within_6_weeks,
+    advice.has_lapsed::boolean as has_lapsed,
     advice.ep_first_allocated_date::date as ep_first_allocated_date,
     advice.ep_allocations::integer as ep_allocations
 from {{ ref('int_ehcp_advice_timed') }} as advice

@@ -10,6 +10,7 @@ select
     audit_date::date as audit_date,
     grade::varchar as grade,
     is_good_or_better::boolean as is_good_or_better,
+    closing_loop_deadline::date as closing_loop_deadline,
     closing_loop_date::date as closing_loop_date,
     days_to_closing_loop::integer as days_to_closing_loop,
     closing_loop_within_4_weeks::boolean as closing_loop_within_4_weeks,
