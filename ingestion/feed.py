@@ -42,6 +42,9 @@ class KpiModels:
     # (a model computing several catalogue feeds, e.g. the manual trackers).
     values: dict[str, str | None] = field(default_factory=dict)
     periods: tuple[str, ...] = ()  # int_feed_periods__<name>: the months each covers per area
+    # Of those, the ones that cover per KPI as well (a `kpi_code` column): e.g. per ND pathway, when a
+    # pathway of an LA can be covered while the other is not.
+    periods_by_kpi: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

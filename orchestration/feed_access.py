@@ -103,7 +103,7 @@ def block(
     for decision in decisions:
         log.warning("feed %s blocked: %s", decision.feed, decision.reason)
         feed, reason, owner = decision.feed, decision.reason, decision.data_owner
-        ledger.record_feed(con, run.run_id, feed, "blocked", reason, None, owner, feed in told)
+        ledger.record_feed(con, run.run_id, feed, "blocked", reason, None, owner, feed in told, str(run.as_of))
 
 
 def tell_owners(decisions: list[ig_register.Decision], notify: Notify) -> set[str]:
@@ -128,18 +128,27 @@ def check_freshness(con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[
         entry = register.entry(feed)
         newest = _newest_data(con, feed)
         if entry.freshness_limit_days is None or newest_data_sql(feed) is None:
-            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner)
+            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=str(run.as_of))
             continue
         decision = ig_register.stale(feed, newest, run.as_of, register)
         if decision.allowed:
-            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner)
+            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=str(run.as_of))
         else:
             stale.append((decision, newest))
     told = tell_owners([decision for decision, _ in stale], notify)
     for decision, newest in stale:
         log.warning("feed %s stale: %s", decision.feed, decision.reason)
+        told_owner = decision.feed in told
         ledger.record_feed(
-            con, run.run_id, decision.feed, "stale", decision.reason, newest, decision.data_owner, decision.feed in told
+            con,
+            run.run_id,
+            decision.feed,
+            "stale",
+            decision.reason,
+            newest,
+            decision.data_owner,
+            told_owner,
+            str(run.as_of),
         )
 
 

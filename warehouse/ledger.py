@@ -17,6 +17,9 @@ create table if not exists ops.feed_status (
     data_owner varchar, owner_notified boolean, recorded_at timestamptz,
     primary key (run_id, feed)
 );
+-- The run's as-of date: how far a feed's data reaches (live: the run's date; stale: its newest data),
+-- which the dbt coverage of a feed without monthly files reads (int_feed_periods__*).
+alter table ops.feed_status add column if not exists as_of date;
 """
 FEED_STATUSES = ("live", "blocked", "stale")  # blocked: IG register or access refused; stale: too old
 
@@ -30,14 +33,17 @@ def record_feed(
     newest_data: str | None = None,
     data_owner: str | None = None,
     owner_notified: bool = False,
+    as_of: str | None = None,
 ) -> None:
-    """What a run decided about a feed: read (live), not read (blocked) or read but too old (stale)."""
+    """What a run (as of `as_of`) decided about a feed: read (live), not read (blocked) or read but too
+    old (stale)."""
     if status not in FEED_STATUSES:
         raise ValueError(f"feed status {status!r} is not one of {FEED_STATUSES}")
     con.execute(LEDGER_DDL)
     con.execute(
-        "insert or replace into ops.feed_status values (?, ?, ?, ?, ?, ?, ?, now())",
-        [run_id, feed, status, reason, newest_data, data_owner, owner_notified],
+        "insert or replace into ops.feed_status (run_id, feed, status, reason, newest_data, data_owner, "
+        "owner_notified, recorded_at, as_of) values (?, ?, ?, ?, ?, ?, ?, now(), ?)",
+        [run_id, feed, status, reason, newest_data, data_owner, owner_notified, as_of],
     )
 
 

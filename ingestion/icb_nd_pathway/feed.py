@@ -25,5 +25,6 @@ FEED = Feed(
     kpi_models=KpiModels(
         values={"icb_nd_referrals": "icb_nd_referrals", "icb_nd_waiting_list": "icb_nd_waiting_list"},
         periods=("icb_nd_referrals", "icb_nd_waiting_list"),
+        periods_by_kpi=("icb_nd_referrals", "icb_nd_waiting_list"),  # per pathway: providers differ
     ),
 )

@@ -13,14 +13,6 @@ feed_values as (
     select * from {{ ref('int_kpi_feed_values') }}
 ),
 
--- A KPI a source never produced a row for is not computed by it (yet): missing, not zero.
-implemented as (
-    select distinct
-        feed_source,
-        kpi_code
-    from feed_values
-),
-
 -- KPIs kept in hand-filled trackers (milestones, risks, surveys) are manual figures even though
 -- they arrive as files.
 ranked_sources as (
@@ -43,7 +35,8 @@ ranked_sources as (
     where coalesce(aggregate_feed, '') != ''
 ),
 
--- Inside a month the source covers, a KPI without cases is a true zero.
+-- Inside a month the source covers (for this KPI, where it covers per KPI), a KPI without cases is a
+-- true zero, whether or not the source has had a case for it yet: coverage, not history, decides.
 automated as (
     select
         ranked_sources.kpi_code,
@@ -65,11 +58,10 @@ automated as (
         feed_values.value as stated_value
     from ranked_sources
     inner join catalogue on ranked_sources.kpi_code = catalogue.kpi_code
-    inner join implemented
+    inner join feed_periods
         on
-            ranked_sources.feed_source = implemented.feed_source
-            and ranked_sources.kpi_code = implemented.kpi_code
-    inner join feed_periods on ranked_sources.feed_source = feed_periods.feed_source
+            ranked_sources.feed_source = feed_periods.feed_source
+            and coalesce(feed_periods.kpi_code, ranked_sources.kpi_code) = ranked_sources.kpi_code
     left join feed_values
         on
             ranked_sources.feed_source = feed_values.feed_source

@@ -1,6 +1,10 @@
 -- Months the LA case-management feed covers per area: from the month of its first request received
 -- (historical H rows migrated from earlier systems do not count, and never before var first_period)
--- to the last whole month ending on or before var as_of, the rule kpi_values uses.
+-- to the last whole month the feed's data reaches. A run that read the feed (live) reaches its as-of
+-- date; a run that found it stale reaches only its newest change; a blocked run reads nothing, so the
+-- data still reaches where the last read left it. Months after that fall back (manual scorecard or
+-- missing) instead of being computed from what was loaded before as if complete. Data loaded outside
+-- a pipeline run (no ledger) reaches the as-of date, the rule kpi_values uses.
 with firsts as (
     select
         area_code,
@@ -10,14 +14,37 @@ with firsts as (
     from {{ ref('stg_la_case_management__ehcp_requests') }}
     where decision_outcome != 'H'
     group by area_code
+),
+
+decisions as (
+    select *
+    from
+        {{ ops_table(
+            'feed_status',
+            "null::varchar as feed, null::varchar as status, null::date as as_of, null::date as newest_data"
+        ) }}
+    where feed = 'la_case_management'
+),
+
+reach as (
+    select
+        least(
+            coalesce(
+                max(case status when 'live' then as_of when 'stale' then newest_data end),
+                date '{{ as_of_date() }}'
+            ),
+            date '{{ as_of_date() }}'
+        ) as reaches
+    from decisions
 )
 
 select
     firsts.area_code,
     months.period_start::date as period_start
 from firsts
+cross join reach
 cross join
     unnest(
         range(firsts.first_period_start, date '{{ as_of_date() }}', interval 1 month)
     ) as months (period_start)
-where months.period_start + interval 1 month <= date '{{ as_of_date() }}'
+where months.period_start + interval 1 month <= reach.reaches
