@@ -114,6 +114,8 @@ def _rule(column: Column) -> str:
         parts.append("free text, screened for identifiers")
     if column.multiline:
         parts.append("line breaks allowed")
+    if column.may_be_absent:
+        parts.append("a source may lack the column (read as blank)")
     return "; ".join(parts)
 
 

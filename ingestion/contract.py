@@ -45,6 +45,9 @@ class Column(BaseModel):
     max_length: int | None = None  # characters; default by type (TEXT_LIMITS)
     free_text: bool = False  # typed by people: screened for identifiers that do not belong in it
     multiline: bool = False  # CSV: a line break inside the quoted cell is expected
+    # Added to the contract after sources were built to it (a minor version): a source without the
+    # column is still valid and reads it as blank; a source that has it is checked as usual.
+    may_be_absent: bool = False
 
 
 class FileRules(BaseModel):
@@ -106,7 +109,7 @@ def load_contract(feed: str) -> FeedContract:
 
 def check_columns(source: str, table: Table, present: list[str]) -> list[str]:
     """Raise on missing columns; return extra columns (ignored, reported in the manifest)."""
-    missing = [c for c in table.columns if c not in present]
+    missing = [c for c, col in table.columns.items() if c not in present and not col.may_be_absent]
     if missing:
         raise ContractDriftError(f"{source}: columns missing from source: {', '.join(missing)}")
     return [c for c in present if c not in table.columns]
@@ -252,7 +255,10 @@ def validate(
         return "rejected" if col.required else rule_action
 
     for name, col in table.columns.items():
-        raw = frame[name]
+        if name not in frame.columns and col.may_be_absent:  # a source without it: blank
+            raw = pd.Series(pd.NA, index=frame.index, dtype="string")
+        else:
+            raw = frame[name]
         text = raw.astype("string").str.strip()
         text = text.mask(text == "")
         present = text.notna()

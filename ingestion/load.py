@@ -83,6 +83,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, feed: str) -> None:
                 f"create table if not exists {schema}.{name} as "
                 "select *, ''::varchar as _batch_id, now() as _loaded_at from empty_landed"
             )
+            _add_missing_columns(con, schema, name, "empty_landed")
         finally:
             con.unregister("empty_landed")
 
@@ -142,6 +143,7 @@ def _load_table(con, schema, manifest, batch_dir: Path, table: landing.TableBatc
             f"create table if not exists {target} as "
             f"select *, ''::varchar as _batch_id, now() as _loaded_at from {source} limit 0"
         )
+        _add_missing_columns(con, schema, table.table, source)
         if reload:
             con.execute(f"delete from {target} where _batch_id = $batch", params)
         con.execute(
@@ -188,6 +190,21 @@ def _load_table(con, schema, manifest, batch_dir: Path, table: landing.TableBatc
                 "wm": table.max_change_timestamp,
             },
         )
+
+
+def _add_missing_columns(con, schema: str, name: str, source: str) -> None:
+    """Columns a contract's minor version added (its raw table was made before them): added, blank in
+    the rows loaded before."""
+    present = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    for column, column_type, *_ in con.execute(f"describe select * from {source}").fetchall():
+        if column not in present:
+            con.execute(f'alter table {schema}.{name} add column "{column}" {column_type}')
 
 
 def _record_deleted_keys(con, schema: str, manifest: landing.Manifest, batch_dir: Path, table: landing.TableBatch):

@@ -51,6 +51,10 @@ SPECS = {
         reveals=(
             Reveal("ehcr_ehcp_req_outcome", "_t_decided", before="A"),
             Reveal("ehcr_ehcp_req_outcome_date", "_t_decided"),
+            # Mediation and tribunal items are recorded with the decision they are about (blank before):
+            # revealed with it, they never move a row's change timestamp on their own.
+            Reveal("ehcr_ehcp_req_mediation", "_t_decided"),
+            Reveal("ehcr_ehcp_req_tribunal", "_t_decided"),
         ),
     ),
     "ssd_ehcp_assessment": TableSpec(
@@ -58,6 +62,10 @@ SPECS = {
         reveals=(
             Reveal("ehca_ehcp_assessment_outcome", "_t_outcome", before="A"),
             Reveal("ehca_ehcp_assessment_outcome_date", "_t_outcome"),
+            Reveal("ehca_ehcp_assessment_mediation", "_t_outcome"),
+            Reveal("ehca_ehcp_assessment_tribunal", "_t_outcome"),
+            Reveal("ehca_ehcp_assessment_other_mediation", "_t_outcome"),
+            Reveal("ehca_ehcp_assessment_other_tribunal", "_t_outcome"),
         ),
     ),
     "send_assessment_exceptions": TableSpec("send_assessment_exceptions"),

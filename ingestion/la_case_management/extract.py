@@ -256,8 +256,10 @@ def _since(column: sa.ColumnClause, watermark: str, sql_type: object) -> sa.Colu
 
 
 def _extract_table(engine, name, spec, run: _Run, watermark: str | None, columns: dict[str, object]):
-    table = sa.table(name, *(sa.column(c) for c in spec.columns))
-    query = sa.select(*table.c).order_by(*(table.c[k] for k in spec.primary_key))
+    table = sa.table(name, *(sa.column(c) for c in spec.columns if c in columns))
+    # A contract column the source may lack (may_be_absent) and does lack is read as blank.
+    selected = [table.c[c] if c in columns else sa.null().label(c) for c in spec.columns]
+    query = sa.select(*selected).order_by(*(table.c[k] for k in spec.primary_key))
     if watermark and spec.change_timestamp:
         query = query.where(_since(table.c[spec.change_timestamp], watermark, columns[spec.change_timestamp]))
     out = _TableLanding(name, spec, run)

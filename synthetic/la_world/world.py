@@ -16,6 +16,7 @@ from synthetic.la_world.advice import advice_tables
 from synthetic.la_world.assessments import assessment_tables, draw_assessments
 from synthetic.la_world.audits import audit_table
 from synthetic.la_world.dates import day
+from synthetic.la_world.disputes import add_dispute_columns
 from synthetic.la_world.needs import need_table
 from synthetic.la_world.persons import draw_persons, linkable_people, person_tables
 from synthetic.la_world.placements import placement_table
@@ -110,6 +111,9 @@ def simulate(targets: LaTargets, seed: int, first_year: int, horizon: dt.date, n
         nhs_offset=nhs_offset,
         seed_parts=(seed, la),
     )
+    # SEN2 items added after contract 1.3.0 draw from their own stream (part 10), after everything
+    # else: every value the world had before them stays the same for the same seed.
+    add_dispute_columns(rng_for(10), tables)
     return LaWorld(targets, go_live, horizon, tables, tables.pop("_people"))
 
 

@@ -411,3 +411,38 @@ def test_a_change_timestamp_in_the_future_never_hides_later_changes(small_source
     )
     read = {t.table: t.rows_in for t in load.landing.read_manifest(manifest).tables}
     assert read["ssd_ehcp_requests"] == len(requests)
+
+
+OPTIONAL_SEN2 = {
+    "ssd_ehcp_requests": ["ehcr_ehcp_req_rya", "ehcr_ehcp_req_mediation", "ehcr_ehcp_req_tribunal"],
+    "ssd_ehcp_assessment": [
+        "ehca_ehcp_assessment_mediation",
+        "ehca_ehcp_assessment_tribunal",
+        "ehca_ehcp_assessment_other_mediation",
+        "ehca_ehcp_assessment_other_tribunal",
+    ],
+}
+
+
+def test_a_source_without_the_optional_columns_stays_valid_and_old_raw_tables_take_them(tmp_path, key):
+    """Contract 1.4.0 added optional SEN2 columns (may_be_absent): a database built to 1.3.0 still
+    extracts, the columns landing blank; a raw table made before them gets them on the next load."""
+    url = f"sqlite:///{tmp_path / 'cms.sqlite'}"
+    write_tables(url, build_frames(SCALES["demo"], seed=7, as_of=AS_OF, first_year=2025))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for table, columns in OPTIONAL_SEN2.items():
+            for column in columns:
+                conn.exec_driver_sql(f"alter table {table} drop column {column}")
+    engine.dispose()
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    load.ensure_raw_tables(con, "la_case_management")
+    for table, columns in OPTIONAL_SEN2.items():  # raw tables as contract 1.3.0 made them
+        for column in columns:
+            con.execute(f"alter table raw_la_case_management.{table} drop column {column}")
+    _land_and_load(url, tmp_path, key, "run-1", con)
+    for table, columns in OPTIONAL_SEN2.items():
+        counts = con.execute(
+            f"select count(*), {', '.join(f'count({c})' for c in columns)} from raw_la_case_management.{table}"
+        ).fetchone()
+        assert counts[0] > 0 and set(counts[1:]) == {0}, (table, counts)
