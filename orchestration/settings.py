@@ -35,6 +35,10 @@ class Settings:
     # A file changed more recently than this may still be arriving (an SFTP upload without a temporary
     # name): it is left for the next run.
     inbox_settle_seconds: float = 120.0
+    # A read-only role publication creates if absent and grants SELECT on the PostgreSQL reporting schema
+    # (the native case; the production shape's reporting-db makes it: docker/reporting-db/). None: grants
+    # are left to whoever made the role.
+    reporting_reader_role: str | None = None
 
     def inbox(self, feed: str) -> Path:
         return self.inboxes[feed]
@@ -59,4 +63,5 @@ class Settings:
                 if feed.kind == "files"
             },
             inbox_settle_seconds=float(env.get("SEND_INBOX_SETTLE_SECONDS", "120")),
+            reporting_reader_role=env.get("SEND_REPORTING_READER_ROLE") or None,
         )

@@ -101,11 +101,13 @@ def verify(settings: Settings, run_id: str, as_of: dt.date) -> dict:
 
 
 def publish(settings: Settings, run_id: str, as_of: dt.date, checks: int, reporting_url: str | None) -> dict:
-    """Copy the checked marts to every target (DuckDB file, Parquet, PostgreSQL when `reporting_url`)
-    and return what was published; or, when a newer as-of date is published already, record the run
-    `superseded`, leave the published marts as they are and return {"superseded_by": that date}."""
+    """Copy the checked marts to every target (DuckDB file, Parquet, PostgreSQL when `reporting_url`), each
+    table and column described from the dbt docs, the data dictionary beside them, and return what was
+    published; or, when a newer as-of date is published already, record the run `superseded`, leave the
+    published marts as they are and return {"superseded_by": that date}."""
+    from orchestration.settings import DBT_PROJECT_DIR
     from warehouse import ledger
-    from warehouse.publish import Targets
+    from warehouse.publish import DICTIONARY_FILES, Targets
     from warehouse.publish import publish as publish_marts
 
     run = (run_id, as_of.isoformat())
@@ -116,10 +118,23 @@ def publish(settings: Settings, run_id: str, as_of: dt.date, checks: int, report
             return {"superseded_by": newer}
         # Recorded first so the published copy carries its own ledger row; undone if publishing fails.
         ledger.record_run(con, *run, "published", checks_run=checks, checks_failed=0)
-        targets = Targets(settings.published_path, settings.parquet_dir, reporting_url)
+        targets = Targets(
+            settings.published_path,
+            settings.parquet_dir,
+            reporting_url,
+            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",  # the marts' descriptions (dbt docs)
+            postgres_reader_role=settings.reporting_reader_role,
+        )
         try:
             counts = publish_marts(con, targets)
         except Exception:
             ledger.record_run(con, *run, "publish_failed", checks_run=checks, checks_failed=0)
             raise
-    return {"duckdb": str(targets.duckdb_path), "postgres": bool(targets.postgres_url), "tables": counts}
+    return {
+        "duckdb": str(targets.duckdb_path),
+        "parquet": str(targets.parquet_dir),
+        "postgres": bool(targets.postgres_url),
+        "postgres_schema": targets.postgres_schema if targets.postgres_url else None,
+        "data_dictionary": [str(targets.duckdb_path.parent / name) for name in DICTIONARY_FILES],
+        "tables": counts,
+    }

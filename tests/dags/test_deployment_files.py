@@ -413,6 +413,26 @@ def test_connections_in_env_example_build_the_urls_the_platform_uses(compose, en
     assert reporting["password"] == active[password_variable], f"connection password differs from {password_variable}"
 
 
+def test_the_reporting_db_makes_the_read_only_bi_role_on_its_first_start(compose):
+    from warehouse.publish import Targets
+
+    service = compose["services"]["reporting-db"]
+    configs = compose.get("configs", {})
+    mounted = {entry["target"]: configs[entry["source"]]["file"] for entry in service.get("configs", [])}
+    for target, source in mounted.items():
+        assert (COMPOSE_PATH.parent / source).is_file(), f"reporting-db mounts {source} at {target}: no such file"
+    init = [target for target in mounted if posixpath.dirname(target) == "/docker-entrypoint-initdb.d"]
+    assert init, "reporting-db must run an init script that makes the BI read-only role (docker/reporting-db/)"
+    script = (COMPOSE_PATH.parent / mounted[init[0]]).read_text()
+    read = re.findall(r"-f\s+(\S+)", script)
+    assert read and all(path in mounted for path in read), f"the init script reads {read}, not all mounted"
+    sql = (COMPOSE_PATH.parent / mounted[read[0]]).read_text()
+    # The schema it grants on is the one publication fills.
+    assert re.search(rf"\\set schema {Targets(Path()).postgres_schema}\b", sql), "init SQL and publication differ"
+    environment = service["environment"]
+    assert REFERENCE.fullmatch(environment.get("SEND_BI_PASSWORD", "")), "the BI login's password comes from .env"
+
+
 def test_env_file_stays_out_of_git_and_the_image():
     def ignored(path: str) -> int:
         return subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO_ROOT).returncode

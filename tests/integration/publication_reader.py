@@ -20,7 +20,9 @@ def read_duckdb(path):
 
 
 def read_postgres(engine):
-    with engine.connect() as conn, conn.begin():  # one snapshot, as a dashboard query would use
+    # One snapshot across both tables (REPEATABLE READ): publication replaces the rows of every table in
+    # one transaction, so a reader sees one version of all of them, as docs/bi.md tells BI tools to read.
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         version, expected = conn.exec_driver_sql(
             "select version, expected_rows from send_reporting.kpi_catalogue"
         ).one()
