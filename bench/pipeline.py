@@ -48,6 +48,7 @@ from orchestration.settings import DBT_PRODUCTION_FLAGS, DBT_PROJECT_DIR, REPO_R
 BENCH_DIR = REPO_ROOT / ".local" / "bench"
 FLOOR_SQL = Path(__file__).with_name("floor.sql")
 DFE_RELEASE = REPO_ROOT.parent / "shared" / "reference" / "dfe_ehcp_2025"
+STATISTICAL_NEIGHBOURS = REPO_ROOT.parent / "shared" / "reference" / "statistical_neighbours"
 AS_OF = dt.date(2026, 10, 31)
 SEED = 42
 PIPELINE_STAGES = ("extract", "land", "load", "dbt_build", "soda", "publish")
@@ -69,6 +70,7 @@ def workspace_env(workspace: Path) -> dict[str, str]:
         "SEND_DATA_DIR": str(data),
         "SEND_INBOX_DIR": str(workspace / "drop"),
         "SEND_DFE_RELEASE_DIR": str(DFE_RELEASE),
+        "SEND_STATISTICAL_NEIGHBOURS_DIR": str(STATISTICAL_NEIGHBOURS),
         "SEND_WAREHOUSE_BUILD_PATH": str(data / "warehouse" / "build.duckdb"),
         "SEND_PSEUDONYMISATION_KEY": key_path.read_text().strip(),
         "SEND_INBOX_SETTLE_SECONDS": "0",  # the sources are generated moments before they are read
@@ -357,6 +359,7 @@ def compare_with_floor(workspace: Path) -> dict:
             sum(denominator) as denominator
         from pub.marts.kpi_values
         where provenance = 'feed'
+            and area_type = 'la'
             and kpi_code in ('EHCP_20WK_ALL', 'EHCP_DECISION_6WK', 'AR_DECISION_4WK')
         group by all
         -- A covered year with no case is 0 / 0 here; the floor, counting cases, has no row for it.

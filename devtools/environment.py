@@ -1,25 +1,38 @@
 """The platform's embedded defaults on this machine: SQLite Airflow metadata, a DuckDB warehouse and
-synthetic sources under `.local/` (`local_environment`), and an Airflow metadata DB made ready for
-them (`prepare`). Used by `python -m devtools`, the tests and the benchmarks; never by production.
+synthetic sources under `.local/` (`local_environment`), a reporting database on the machine's
+PostgreSQL when one answers (`local_reporting`: the demo and `make up` only), and an Airflow metadata DB
+made ready for them (`prepare`). Used by `python -m devtools`, the tests and the benchmarks; never by
+production.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, WAREHOUSE_POOL
 
 LOCAL_DIR = REPO_ROOT / ".local"
 AREA_CODE = "E10000017"  # Lancashire
 DFE_RELEASE = REPO_ROOT.parent / "shared" / "reference" / "dfe_ehcp_2025"
+STATISTICAL_NEIGHBOURS = REPO_ROOT.parent / "shared" / "reference" / "statistical_neighbours"
+
+
+# The machine's PostgreSQL, as an administrator (PGPASSWORD or a password in the URL if it needs one).
+LOCAL_PG_URL = os.environ.get("SEND_LOCAL_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+LOCAL_REPORTING_DB = "send_reporting"  # the database the demo publishes to, as the compose reporting-db's
+LOCAL_READER_ROLE = "send_bi_reader"  # the read-only role publication grants (as docker/reporting-db/ makes)
 
 
 def local_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str]:
-    """Every variable the platform reads, set to embedded defaults under `local_dir`."""
+    """Every variable the platform reads, set to embedded defaults under `local_dir`. No reporting
+    connection: a test or benchmark publishes to PostgreSQL only when it asks (its own database, as
+    tests/integration/test_pipeline_dag.py does); the demo adds `local_reporting()`."""
     data_dir = local_dir / "data"
     airflow_home = local_dir / "airflow"
     source_db = data_dir / "source" / "la_case_management.sqlite"
@@ -47,7 +60,65 @@ def local_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str]:
         "SODA_CORE_TELEMETRY_ENABLED": "false",
         # The public DfE release shipped beside the checkout on these machines (else an empty inbox).
         **({"SEND_DFE_RELEASE_DIR": str(DFE_RELEASE)} if DFE_RELEASE.is_dir() else {}),
+        **({"SEND_STATISTICAL_NEIGHBOURS_DIR": str(STATISTICAL_NEIGHBOURS)} if STATISTICAL_NEIGHBOURS.is_dir() else {}),
     }
+
+
+def local_reporting(admin_url: str = LOCAL_PG_URL) -> tuple[dict[str, str], str]:
+    """The reporting connection (AIRFLOW_CONN_SEND_REPORTING) to database `send_reporting` on this machine's
+    PostgreSQL, created if absent, and the read-only role publication grants; or ({}, why not) when no
+    server answers or the database cannot be made. The second value says which, in a sentence."""
+    import sqlalchemy as sa
+
+    admin = sa.make_url(admin_url)
+    where = f"{admin.host or 'localhost'}:{admin.port or 5432}"
+    engine = sa.create_engine(
+        admin, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 3}
+    )
+    try:
+        with engine.connect() as conn:
+            exists = conn.exec_driver_sql("select 1 from pg_database where datname = %s", (LOCAL_REPORTING_DB,))
+            if exists.first() is None:
+                conn.exec_driver_sql(f'create database "{LOCAL_REPORTING_DB}"')
+    except Exception as error:  # noqa: BLE001 - any failure means "no reporting database here"
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error).strip() else ""
+        return {}, f"no usable PostgreSQL at {where} ({type(error).__name__}: {reason[:120]})"
+    finally:
+        engine.dispose()
+    connection = {
+        "conn_type": "postgres",
+        "host": admin.host or "localhost",
+        "port": admin.port or 5432,
+        "login": admin.username or "",
+        "password": admin.password or "",
+        "schema": LOCAL_REPORTING_DB,
+    }
+    env = {"AIRFLOW_CONN_SEND_REPORTING": json.dumps(connection), "SEND_REPORTING_READER_ROLE": LOCAL_READER_ROLE}
+    return env, f"database {LOCAL_REPORTING_DB} at {where}"
+
+
+def reporting_url(env: dict[str, str]) -> str | None:
+    """The SQLAlchemy URL the pipeline publishes to under `env` (AIRFLOW_CONN_SEND_REPORTING, JSON form)."""
+    from orchestration.connections import sqlalchemy_url
+
+    value = env.get("AIRFLOW_CONN_SEND_REPORTING")
+    if not value:
+        return None
+    if not value.lstrip().startswith("{"):  # Airflow's URI form: postgres://user@host:port/db
+        return value.replace("postgres://", "postgresql+psycopg2://", 1).replace(
+            "postgresql://", "postgresql+psycopg2://", 1
+        )
+    fields = json.loads(value)
+    conn = SimpleNamespace(
+        conn_type=fields.get("conn_type", "postgres"),
+        login=fields.get("login"),
+        password=fields.get("password"),
+        host=fields.get("host"),
+        port=fields.get("port"),
+        schema=fields.get("schema"),
+        extra_dejson=fields.get("extra", {}),
+    )
+    return sqlalchemy_url(conn)
 
 
 def _local_key(local_dir: Path) -> str:

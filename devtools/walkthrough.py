@@ -182,7 +182,10 @@ def _outcome(scenario: Scenario, logical: dt.date, settings: Settings) -> Outcom
     with duckdb.connect(str(settings.published_path), read_only=True) as con:
         (period,) = con.execute("select max(period_start) from marts.kpi_values").fetchone()
         provenance = dict(
-            con.execute("select kpi_code, provenance from marts.kpi_values where period_start = ?", [period]).fetchall()
+            con.execute(
+                "select kpi_code, provenance from marts.kpi_values where period_start = ? and area_type = 'la'",
+                [period],
+            ).fetchall()
         )
         (pct,) = con.execute(
             "select avg(pct_automated) from marts.kpi_coverage where period_start = ?", [period]

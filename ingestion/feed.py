@@ -45,6 +45,9 @@ class KpiModels:
     # Of those, the ones that cover per KPI as well (a `kpi_code` column): e.g. per ND pathway, when a
     # pathway of an LA can be covered while the other is not.
     periods_by_kpi: tuple[str, ...] = ()
+    # Of those, the ones whose int_kpi_values__ model computes each KPI per locality as well (seed
+    # area_localities): a locality is covered in the months its LA is.
+    periods_by_locality: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -60,17 +60,24 @@ def feed_of(agreement: str) -> Feed:
 def dbt_macro() -> str:
     """The dbt macros listing each feed's KPI models, for int_kpi_feed_values and int_feed_periods."""
     values = [(model, source) for f in feeds() for model, source in f.kpi_models.values.items()]
-    periods = [(model, model in f.kpi_models.periods_by_kpi) for f in feeds() for model in f.kpi_models.periods]
+    periods = [
+        (model, model in f.kpi_models.periods_by_kpi, model in f.kpi_models.periods_by_locality)
+        for f in feeds()
+        for model in f.kpi_models.periods
+    ]
 
     def literal(value: str | None) -> str:
         return "none" if value is None else f"'{value}'"
 
     value_items = ", ".join(f"{{'model': '{m}', 'feed_source': {literal(s)}}}" for m, s in values)
-    period_items = ", ".join(f"{{'model': '{m}', 'by_kpi': {str(k).lower()}}}" for m, k in periods)
+    period_items = ", ".join(
+        f"{{'model': '{m}', 'by_kpi': {str(k).lower()}, 'by_locality': {str(loc).lower()}}}" for m, k, loc in periods
+    )
     return (
         "{#- Generated from the feed registry (ingestion/<feed>/feed.py) by `python -m ingestion.registry`:\n"
         "    do not edit. Each feed's int_kpi_values__<model> (feed_source none: the model names its own)\n"
-        "    and int_feed_periods__<model> (by_kpi: it covers per KPI, with a kpi_code column). -#}\n"
+        "    and int_feed_periods__<model> (by_kpi: it covers per KPI, with a kpi_code column; by_locality:\n"
+        "    its KPI values come per locality too, each covered where its LA is). -#}\n"
         "{% macro kpi_value_models() %}\n"
         f"    {{{{ return([{value_items}]) }}}}\n"
         "{% endmacro %}\n\n"

@@ -69,3 +69,17 @@
     denominator::bigint as denominator,
     {{ value }}::double as value
 {%- endmacro %}
+
+{#- The `cases` (a CTE with area_code and person_key) once for their LA and once more for the locality
+    of each case's child (int_person_localities, area_code then the locality's code), so a KPI grouped
+    by area_code has rows for both. A case whose child has no locality counts for the LA only. -#}
+{% macro with_localities(cases) %}
+    select * from {{ cases }}
+    union all
+    select {{ cases }}.* replace (localities.locality_code as area_code)
+    from {{ cases }}
+    inner join {{ ref('int_person_localities') }} as localities
+        on
+            {{ cases }}.area_code = localities.area_code
+            and {{ cases }}.person_key = localities.person_key
+{% endmacro %}

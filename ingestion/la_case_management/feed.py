@@ -14,7 +14,11 @@ FEED = Feed(
         ),
     ),
     read="ingestion.la_case_management.extract:read",
-    kpi_models=KpiModels(values={"la_case_management": "la_case_management"}, periods=("la_case_management",)),
+    kpi_models=KpiModels(
+        values={"la_case_management": "la_case_management"},
+        periods=("la_case_management",),
+        periods_by_locality=("la_case_management",),  # a child's postcode district places the case
+    ),
     connection_id="la_case_management",
     tracks_deletions=True,
 )

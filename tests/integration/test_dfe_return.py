@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingestion import load
+from ingestion import load, registry
 from ingestion.dfe_ehcp_statistics import release
 from ingestion.la_case_management import extract
 from orchestration.settings import DBT_PRODUCTION_FLAGS
@@ -124,7 +124,7 @@ def warehouse(tmp_path_factory) -> Path:
         load.load_batch(con, manifest)
         if RELEASE.exists():
             load.load_batch(con, release.intake(RELEASE, work / "landing_dfe", b"k" * 32, "release-2025", set()))
-        for feed in ("icb_nd_pathway", "manual_returns", "dfe_ehcp_statistics"):
+        for feed in registry.names():
             load.ensure_raw_tables(con, feed)  # what delivered nothing here
     # Unit tests are left to tests/integration/test_dbt_unit_tests.py, as in production builds.
     build = dbt_build(

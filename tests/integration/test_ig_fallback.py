@@ -144,11 +144,80 @@ def test_every_catalogue_kpi_has_a_row_for_every_month_value_or_explicit_missing
     with duckdb.connect(str(settings.published_path), read_only=True) as con:
         rows, kpis, months, areas = con.execute(
             "select count(*), count(distinct kpi_code), count(distinct period_start), count(distinct area_code) "
-            "from marts.kpi_values"
+            "from marts.kpi_values where area_type = 'la'"
         ).fetchone()
+        # Lancashire's three localities: every KPI the LA feed computes, every month.
+        local_rows, local_kpis, local_months, localities = con.execute(
+            "select count(*), count(distinct kpi_code), count(distinct period_start), count(distinct area_code) "
+            "from marts.kpi_values where area_type = 'locality'"
+        ).fetchone()
+        la_feed_kpis = con.execute(
+            "select count(*) from marts.kpi_catalogue where computing_feed = 'la_case_management'"
+        ).fetchone()[0]
         published = {code for (code,) in con.execute("select distinct kpi_code from marts.kpi_values").fetchall()}
         missing_with_value = con.execute(
             "select count(*) from marts.kpi_values where provenance = 'missing' and value is not null"
         ).fetchone()[0]
     assert published == codes and rows == kpis * months * areas
+    assert (local_kpis, local_months, localities) == (la_feed_kpis, months, 3)
+    assert local_rows == local_kpis * local_months * localities
     assert months >= 60 and missing_with_value == 0  # every month since January 2021; missing is never a zero
+
+
+def test_kpis_automated_is_the_coverage_figure_for_every_area_and_month(walk):
+    """One definition, one computation: the governance KPI and kpi_coverage agree everywhere."""
+    _, _, settings, _, _ = walk
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        coverage = {
+            (area, period): (automated, catalogue, pct)
+            for area, period, automated, catalogue, pct in con.execute(
+                "select area_code, period_start, kpis_from_feed + kpis_from_aggregate_feed, kpis_in_catalogue, "
+                "pct_automated from marts.kpi_coverage"
+            ).fetchall()
+        }
+        kpi = {
+            (area, period): (numerator, denominator, value)
+            for area, period, numerator, denominator, value in con.execute(
+                "select area_code, period_start, numerator, denominator, value from marts.kpi_values "
+                "where kpi_code = 'GOV_KPIS_AUTOMATED'"
+            ).fetchall()
+        }
+        la_months = set(
+            con.execute(
+                "select distinct area_code, period_start from marts.kpi_values where area_type = 'la'"
+            ).fetchall()
+        )
+    assert len(coverage) >= 60 and set(coverage) == set(kpi) == la_months
+    assert coverage == kpi
+    assert len({pct for _, _, pct in coverage.values()}) > 1  # the walk moves it: ND feed live, blocked, back
+
+
+def test_checks_passing_is_keyed_by_the_month_of_each_run(walk):
+    """GOV_DQ_CHECKS_PASSING for a month is the share of checks passed in the last run made in it (its
+    as-of date): every month an earlier run of the walk was made in has its value, worked out here from
+    the recorded results; the final run's own checks count from the next run on."""
+    _, outcomes, settings, _, _ = walk
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        published = {
+            period: (numerator, denominator, provenance)
+            for period, numerator, denominator, provenance in con.execute(
+                "select period_start, numerator, denominator, provenance from marts.kpi_values "
+                "where kpi_code = 'GOV_DQ_CHECKS_PASSING'"
+            ).fetchall()
+        }
+        expected = {}
+        for outcome in outcomes[:-1]:
+            run_id = con.execute(
+                "select run_id from ops.pipeline_runs where logical_date = ? order by recorded_at desc limit 1",
+                [outcome.logical_date],
+            ).fetchone()[0]
+            passed, checks = con.execute(
+                "select count(*) filter (where outcome = 'passed'), count(*) from ops.data_quality_results "
+                "where run_id = ?",
+                [run_id],
+            ).fetchone()
+            expected[outcome.logical_date.replace(day=1)] = (passed, checks, "feed")
+    assert len(expected) == 4 and all(checks > 50 for _, checks, _ in expected.values())
+    assert {period: published[period] for period in expected} == expected
+    others = {provenance for period, (_, _, provenance) in published.items() if period not in expected}
+    assert others == {"missing"}

@@ -135,9 +135,13 @@ def pipeline_run(session_dir, tmp_path_factory, module_pg_url):
     return Settings.from_env(env), env, result.stdout + result.stderr
 
 
-def _kpis(published: Path) -> pd.DataFrame:
+def _kpis(published: Path, area_types: tuple[str, ...] = ("la",)) -> pd.DataFrame:
+    """The published KPI rows of the LA (by default), or also of its localities."""
     with duckdb.connect(str(published), read_only=True) as con:
-        return con.execute("select * from marts.kpi_values order by kpi_code, period_start").df()
+        return con.execute(
+            "select * from marts.kpi_values where area_type in ? order by kpi_code, area_code, period_start",
+            [list(area_types)],
+        ).df()
 
 
 def test_may_2024_twenty_week_kpis_match_the_hand_count(pipeline_run):
@@ -234,7 +238,8 @@ def _published_digests(settings: Settings, pg_url: str) -> dict:
     engine = sa.create_engine(pg_url)
     with engine.connect() as conn:
         digests["postgres"] = conn.exec_driver_sql(
-            "select md5(string_agg(t::text, '|' order by kpi_code, period_start)) from send_reporting.kpi_values t"
+            "select md5(string_agg(t::text, '|' order by kpi_code, area_code, period_start)) "
+            "from send_reporting.kpi_values t"
         ).scalar()
     engine.dispose()
     return digests
@@ -242,7 +247,7 @@ def _published_digests(settings: Settings, pg_url: str) -> dict:
 
 def test_published_to_postgres_and_parquet_too(pipeline_run, module_pg_url):
     settings, _, _ = pipeline_run
-    duck = _kpis(settings.published_path)
+    duck = _kpis(settings.published_path, ("la", "locality"))
     parquet = duckdb.sql(f"select * from '{settings.parquet_dir}/marts/kpi_values.parquet'").df()
     import sqlalchemy as sa
 

@@ -28,7 +28,8 @@ def contracts(tmp_path):
 
 KPI_ROW = """(
     'EHCP_20WK_ALL', 'E10000017', date '2024-05-01', date '2024-05-31', 'month', {num}, {den}, {value},
-    'percent', 60.0, 'green', 'feed', 'la_case_management', false, now(), '{run_id}')"""
+    'percent', 60.0, 'green', 'feed', 'la_case_management', false, now(), '{run_id}',
+    'EHC plans in 20 weeks', 'Priority II', 'higher_is_better', 45.0, 'la', 'E10000017')"""
 
 
 def _warehouse(path: Path, num: int = 3, den: int = 5, run_id: str = "run-1") -> duckdb.DuckDBPyConnection:
@@ -38,7 +39,9 @@ def _warehouse(path: Path, num: int = 3, den: int = 5, run_id: str = "run-1") ->
         """create table marts.kpi_values (
             kpi_code varchar, area_code varchar, period_start date, period_end date, period_type varchar,
             numerator bigint, denominator bigint, value double, unit varchar, target double, rag varchar,
-            provenance varchar, source varchar, is_suppressed boolean, refreshed_at timestamptz, run_id varchar)"""
+            provenance varchar, source varchar, is_suppressed boolean, refreshed_at timestamptz, run_id varchar,
+            kpi_name varchar, priority_area varchar, direction varchar, amber_threshold double, area_type varchar,
+            la_code varchar)"""
     )
     con.execute(
         "insert into marts.kpi_values values " + KPI_ROW.format(num=num, den=den, value=100 * num / den, run_id=run_id)

@@ -1,9 +1,15 @@
 -- The long KPI table BI tools read: one row per KPI x area x calendar month, for every complete
--- month from var('first_period') to as_of_date(). Per KPI, area and month the value comes from the
+-- month from var('first_period') to as_of_date(). Areas are the LAs served and, for the KPIs the LA
+-- feed computes, their localities (`area_type`). Per KPI, area and month the value comes from the
 -- first source that covers it: person-level feed -> aggregate feed -> validated manual scorecard ->
--- explicit 'missing' (null value, never a zero). Exact figures: kpi_values_public suppresses small ones.
+-- explicit 'missing' (null value, never a zero). What a report tile needs from the catalogue (name,
+-- priority, direction, thresholds) is on the row. Exact figures: kpi_values_public suppresses small ones.
 with catalogue as (
     select * from {{ ref('kpi_definitions') }}
+),
+
+areas as (
+    select * from {{ ref('int_areas') }}
 ),
 
 platform as (
@@ -43,6 +49,14 @@ select
     kpi_rows.source::varchar as source,
     false as is_suppressed,
     '{{ run_started_at.isoformat() }}'::timestamptz as refreshed_at,
-    '{{ pipeline_run_id() }}'::varchar as run_id
+    '{{ pipeline_run_id() }}'::varchar as run_id,
+    -- Added after the first release: at the end, so reports built on the columns above keep working.
+    catalogue.kpi_name::varchar as kpi_name,
+    catalogue.priority_area::varchar as priority_area,
+    catalogue.direction::varchar as direction,
+    catalogue.amber_threshold::double as amber_threshold,
+    areas.area_type::varchar as area_type,
+    areas.la_code::varchar as la_code
 from kpi_rows
 inner join catalogue on kpi_rows.kpi_code = catalogue.kpi_code
+inner join areas on kpi_rows.area_code = areas.area_code

@@ -1,21 +1,10 @@
--- The platform's own Priority I KPIs. GOV_KPIS_AUTOMATED: of the other catalogue KPIs, how many came
--- from a person-level or aggregate feed this month (the partnership's "KPIs flowing" figure).
--- GOV_DQ_CHECKS_PASSING: the share of data-quality checks that passed in the month's last run that
--- recorded results (checks run after dbt, so the current run counts from the next run on).
-with chosen as (
-    select * from {{ ref('int_kpi_values_chosen') }}
-),
-
-automated as (
-    select
-        'GOV_KPIS_AUTOMATED' as kpi_code,
-        area_code,
-        period_start,
-        period_end,
-        count(*) filter (where provenance in ('feed', 'aggregate_feed')) as numerator,
-        count(*) as denominator
-    from chosen
-    group by area_code, period_start, period_end
+-- The platform's own Priority I KPIs, per LA and month. GOV_KPIS_AUTOMATED: the automated share of
+-- int_kpi_coverage, the figure the kpi_coverage mart publishes. GOV_DQ_CHECKS_PASSING: the share of
+-- data-quality checks that passed in the last run made in the month (by its as-of date: a run reports
+-- the months before it, so the checks of a run in December fall in December), whatever the run's
+-- outcome. Checks run after dbt: a month's figure appears once its last run has been checked.
+with coverage as (
+    select * from {{ ref('int_kpi_coverage') }}
 ),
 
 quality_results as (
@@ -30,12 +19,31 @@ quality_results as (
         ) }}
 ),
 
+runs as (
+    select
+        run_id,
+        logical_date
+    from {{ ops_table('pipeline_runs', "null::varchar as run_id, null::date as logical_date") }}
+),
+
+checked_runs as (
+    select
+        quality_results.run_id,
+        runs.logical_date,
+        max(quality_results.checked_at) as checked_at
+    from quality_results
+    inner join runs on quality_results.run_id = runs.run_id
+    group by quality_results.run_id, runs.logical_date
+),
+
 last_run_per_month as (
     select
-        date_trunc('month', checked_at)::date as period_start,
+        date_trunc('month', logical_date)::date as period_start,
         run_id
-    from quality_results
-    qualify row_number() over (partition by date_trunc('month', checked_at) order by checked_at desc) = 1
+    from checked_runs
+    qualify row_number() over (
+        partition by date_trunc('month', logical_date) order by logical_date desc, checked_at desc
+    ) = 1
 ),
 
 quality as (
@@ -46,35 +54,27 @@ quality as (
     from last_run_per_month
     inner join quality_results on last_run_per_month.run_id = quality_results.run_id
     group by last_run_per_month.period_start
-),
-
-area_periods as (
-    select distinct
-        area_code,
-        period_start,
-        period_end
-    from chosen
 )
 
 select
-    kpi_code,
+    'GOV_KPIS_AUTOMATED' as kpi_code,
     area_code,
     period_start,
     period_end,
-    numerator,
-    denominator,
+    kpis_automated as numerator,
+    kpis_in_catalogue as denominator,
     'feed' as provenance,
     'platform' as source
-from automated
+from coverage
 union all
 select
     'GOV_DQ_CHECKS_PASSING' as kpi_code,
-    area_periods.area_code,
-    area_periods.period_start,
-    area_periods.period_end,
+    coverage.area_code,
+    coverage.period_start,
+    coverage.period_end,
     quality.numerator,
     quality.denominator,
     case when quality.period_start is null then 'missing' else 'feed' end as provenance,
     case when quality.period_start is not null then 'platform' end as source
-from area_periods
-left join quality on area_periods.period_start = quality.period_start
+from coverage
+left join quality on coverage.period_start = quality.period_start

@@ -1,5 +1,7 @@
 -- One row per catalogue KPI (the platform's own KPIs aside) x area x complete calendar month from
 -- var('first_period') to as_of_date(): the first candidate by precedence, or an explicit 'missing'.
+-- Every KPI for each LA served; for each of its localities the KPIs a source computes per locality.
+{%- set locality_feeds = feed_period_models() | selectattr('by_locality') | map(attribute='model') | list %}
 with catalogue as (
     select * from {{ ref('kpi_definitions') }}
     where computing_feed != 'platform'
@@ -17,10 +19,19 @@ periods as (
     where month_start + interval 1 month <= date '{{ as_of_date() }}'
 ),
 
--- The areas the platform serves: those with an LA case-management feed.
 areas as (
-    select distinct area_code from {{ ref('int_feed_periods') }}
-    where feed_source = 'la_case_management'
+    select * from {{ ref('int_areas') }}
+),
+
+area_kpis as (
+    select
+        catalogue.kpi_code,
+        areas.area_code
+    from catalogue
+    inner join areas
+        on
+            areas.area_type = 'la'
+            or catalogue.computing_feed in ('{{ locality_feeds | join("', '") }}')
 ),
 
 chosen as (
@@ -29,8 +40,8 @@ chosen as (
 )
 
 select
-    catalogue.kpi_code,
-    areas.area_code,
+    area_kpis.kpi_code,
+    area_kpis.area_code,
     periods.period_start,
     periods.period_end,
     chosen.numerator,
@@ -38,11 +49,10 @@ select
     chosen.value,
     coalesce(chosen.provenance, 'missing') as provenance,
     chosen.feed_source as source
-from catalogue
-cross join areas
+from area_kpis
 cross join periods
 left join chosen
     on
-        catalogue.kpi_code = chosen.kpi_code
-        and areas.area_code = chosen.area_code
+        area_kpis.kpi_code = chosen.kpi_code
+        and area_kpis.area_code = chosen.area_code
         and periods.period_start = chosen.period_start

@@ -11,6 +11,15 @@ assessments as (
     select * from {{ ref('stg_la_case_management__ehcp_assessments') }}
 ),
 
+-- Only the child: the KPIs per locality place the advice by the child's postcode district.
+request_children as (
+    select
+        area_code,
+        request_id,
+        person_key
+    from {{ ref('int_ehcp_requests_timed') }}
+),
+
 first_allocations as (
     select
         area_code,
@@ -25,6 +34,7 @@ select
     advice.area_code,
     advice.advice_id,
     advice.assessment_id,
+    request_children.person_key,
     advice.advice_type,
     advice.requested_date,
     advice.received_date,
@@ -46,6 +56,10 @@ left join assessments
     on
         advice.area_code = assessments.area_code
         and advice.assessment_id = assessments.assessment_id
+left join request_children
+    on
+        assessments.area_code = request_children.area_code
+        and assessments.request_id = request_children.request_id
 left join first_allocations
     on
         advice.area_code = first_allocations.area_code

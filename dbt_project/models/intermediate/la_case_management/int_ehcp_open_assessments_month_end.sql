@@ -22,6 +22,7 @@ agreed as (
     select
         requests.area_code,
         requests.request_id,
+        requests.person_key,
         assessments.assessment_id,
         requests.received_date,
         coalesce(requests.decision_date, requests.received_date) as open_from,
@@ -45,6 +46,7 @@ select
     month_ends.period_start,
     month_ends.period_end,
     agreed.request_id,
+    agreed.person_key,
     agreed.assessment_id,
     agreed.received_date,
     datediff('day', agreed.received_date, month_ends.period_end) as days_waiting,

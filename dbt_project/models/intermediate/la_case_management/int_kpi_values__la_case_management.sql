@@ -3,7 +3,8 @@
 
 -- Every KPI the LA case-management feed computes (catalogue rows with computing_feed =
 -- la_case_management), long format for kpi/int_kpi_feed_values.sql: one row per KPI, area and month
--- with cases. Event KPIs fall in the month of the event (received, decision, issue, audit); a
+-- with cases, for each LA and again for each of its localities (a case placed by its child's postcode
+-- district: int_person_localities). Event KPIs fall in the month of the event (received, decision, issue, audit); a
 -- statutory clock whose case must not leave the count by waiting longer falls in the month of its
 -- deadline (review due date, advice and decision deadlines), done or not; state KPIs are taken on the
 -- last day of the month (`period_start` of the month-end models and states below), and each open
@@ -63,7 +64,8 @@ reviews_overdue as (
     select
         month_ends.area_code,
         month_ends.period_start,
-        due.named_plan_id
+        due.named_plan_id,
+        due.person_key
     from month_ends
     inner join reviews_due as due
         on
@@ -79,7 +81,8 @@ review_decisions_outstanding as (
     select
         month_ends.area_code,
         month_ends.period_start,
-        reviews.review_id
+        reviews.review_id,
+        reviews.person_key
     from month_ends
     inner join reviews
         on
@@ -96,7 +99,8 @@ requests_pending as (
     select
         month_ends.area_code,
         month_ends.period_start,
-        requests.request_id
+        requests.request_id,
+        requests.person_key
     from month_ends
     inner join requests
         on
@@ -113,7 +117,8 @@ advice_overdue as (
         open_assessments.area_code,
         open_assessments.period_start,
         advice.advice_id,
-        advice.advice_type
+        advice.advice_type,
+        advice.person_key
     from open_assessments
     inner join month_ends
         on
@@ -133,6 +138,7 @@ ep_first_allocations as (
     select
         area_code,
         assessment_id,
+        any_value(person_key) as person_key,  -- one assessment, one child
         min(ep_first_allocated_date) as first_allocated_date
     from {{ ref('int_ehcp_advice_timed') }}
     where advice_type = 'EP' and ep_first_allocated_date is not null
@@ -146,6 +152,7 @@ audit_coverage as (
         plans.area_code,
         plans.period_start,
         plans.named_plan_id,
+        plans.person_key,
         count(audits.audit_id) > 0 as audited_in_12_months
     from plans_month_end as plans
     left join audits
@@ -154,95 +161,109 @@ audit_coverage as (
             and plans.active_plan_id = audits.active_plan_id
             and plans.period_end >= audits.audit_date
             and plans.period_end < audits.audit_date + interval 12 month
-    group by plans.area_code, plans.period_start, plans.named_plan_id
+    group by plans.area_code, plans.period_start, plans.named_plan_id, plans.person_key
 ),
 
+-- Every set of cases once for its LA and once for the child's locality (macros/kpi_values.sql).
+{%- set case_sets = [
+    'requests', 'issued', 'requests_pending', 'open_assessments', 'advice', 'advice_overdue',
+    'ep_first_allocations', 'plans_month_end', 'audits', 'audit_coverage', 'reviews_due',
+    'reviews_overdue', 'reviews', 'review_decisions_outstanding',
+] %}
+{% for cases in case_sets %}
+    {{ cases }}_by_area as (
+        {{ with_localities(cases) }}
+    ),
+{% endfor %}
+
 kpis as (
-    {{ kpi_count('EHCP_REQUESTS', 'requests', month_of='received_date', where='is_new_request') }}
+    {{ kpi_count('EHCP_REQUESTS', 'requests_by_area', month_of='received_date', where='is_new_request') }}
     union all
-    {{ kpi_share('EHCP_DECISION_6WK', 'requests', month_of='decision_date',
+    {{ kpi_share('EHCP_DECISION_6WK', 'requests_by_area', month_of='decision_date',
         meeting='decided_within_6_weeks', where='days_to_decision is not null') }}
     union all
-    {{ kpi_count('EHCP_DECISIONS_PENDING_6WK', 'requests_pending', month_of='period_start') }}
+    {{ kpi_count('EHCP_DECISIONS_PENDING_6WK', 'requests_pending_by_area', month_of='period_start') }}
     union all
-    {{ kpi_share('EHCP_20WK_ALL', 'issued', month_of='plan_issued_date', meeting='issued_within_20_weeks') }}
+    {{ kpi_share('EHCP_20WK_ALL', 'issued_by_area', month_of='plan_issued_date', meeting='issued_within_20_weeks') }}
     union all
     -- Exception cases leave numerator and denominator alike (DfE "excluding exceptions").
-    {{ kpi_share('EHCP_20WK_EXCL', 'issued', month_of='plan_issued_date',
+    {{ kpi_share('EHCP_20WK_EXCL', 'issued_by_area', month_of='plan_issued_date',
         meeting='issued_within_20_weeks', where='not has_20_week_exception') }}
     union all
     -- The DfE's timeliness bands; with EHCP_20WK_ALL they share its denominator and sum to 100%.
-    {{ kpi_share('EHCP_ISSUED_20_52WK', 'issued', month_of='plan_issued_date',
+    {{ kpi_share('EHCP_ISSUED_20_52WK', 'issued_by_area', month_of='plan_issued_date',
         meeting="issue_band = 'over_20_to_52_weeks'") }}
     union all
-    {{ kpi_share('EHCP_ISSUED_OVER_52WK', 'issued', month_of='plan_issued_date',
+    {{ kpi_share('EHCP_ISSUED_OVER_52WK', 'issued_by_area', month_of='plan_issued_date',
         meeting="issue_band = 'over_52_weeks'") }}
     union all
-    {{ kpi_weeks('EHCP_MEAN_WEEKS_TO_ISSUE', 'issued', month_of='plan_issued_date',
+    {{ kpi_weeks('EHCP_MEAN_WEEKS_TO_ISSUE', 'issued_by_area', month_of='plan_issued_date',
         statistic='avg', days='days_to_issue') }}
     union all
-    {{ kpi_count('EHCP_OPEN_PAST_20WK', 'open_assessments', month_of='period_start', meeting='is_past_20_weeks') }}
+    {{ kpi_count('EHCP_OPEN_PAST_20WK', 'open_assessments_by_area', month_of='period_start',
+        meeting='is_past_20_weeks') }}
     union all
-    {{ kpi_weeks('EHCP_LONGEST_OPEN_WAIT_WEEKS', 'open_assessments', month_of='period_start',
+    {{ kpi_weeks('EHCP_LONGEST_OPEN_WAIT_WEEKS', 'open_assessments_by_area', month_of='period_start',
         statistic='max', days='days_waiting') }}
     union all
     -- Advice counts in the month its deadline falls, returned or not (lapsed advice aside).
-    {{ kpi_share('EHCP_ADVICE_EP_6WK', 'advice', month_of='deadline_6_weeks',
+    {{ kpi_share('EHCP_ADVICE_EP_6WK', 'advice_by_area', month_of='deadline_6_weeks',
         meeting='returned_by_deadline', where="advice_type = 'EP' and not has_lapsed") }}
     union all
-    {{ kpi_share('EHCP_ADVICE_HEALTH_6WK', 'advice', month_of='deadline_6_weeks',
+    {{ kpi_share('EHCP_ADVICE_HEALTH_6WK', 'advice_by_area', month_of='deadline_6_weeks',
         meeting='returned_by_deadline', where="advice_type = 'HEALTH' and not has_lapsed") }}
     union all
-    {{ kpi_share('EHCP_ADVICE_SOCIAL_CARE_6WK', 'advice', month_of='deadline_6_weeks',
+    {{ kpi_share('EHCP_ADVICE_SOCIAL_CARE_6WK', 'advice_by_area', month_of='deadline_6_weeks',
         meeting='returned_by_deadline', where="advice_type = 'SOCIAL_CARE' and not has_lapsed") }}
     union all
-    {{ kpi_count('EHCP_ADVICE_EP_OVERDUE', 'advice_overdue', month_of='period_start', where="advice_type = 'EP'") }}
+    {{ kpi_count('EHCP_ADVICE_EP_OVERDUE', 'advice_overdue_by_area', month_of='period_start',
+        where="advice_type = 'EP'") }}
     union all
-    {{ kpi_count('EHCP_ADVICE_HEALTH_OVERDUE', 'advice_overdue', month_of='period_start',
+    {{ kpi_count('EHCP_ADVICE_HEALTH_OVERDUE', 'advice_overdue_by_area', month_of='period_start',
         where="advice_type = 'HEALTH'") }}
     union all
-    {{ kpi_count('EHCP_ADVICE_SOCIAL_CARE_OVERDUE', 'advice_overdue', month_of='period_start',
+    {{ kpi_count('EHCP_ADVICE_SOCIAL_CARE_OVERDUE', 'advice_overdue_by_area', month_of='period_start',
         where="advice_type = 'SOCIAL_CARE'") }}
     union all
-    {{ kpi_count('EHCP_EP_ALLOCATIONS', 'ep_first_allocations', month_of='first_allocated_date') }}
+    {{ kpi_count('EHCP_EP_ALLOCATIONS', 'ep_first_allocations_by_area', month_of='first_allocated_date') }}
     union all
-    {{ kpi_count('EHCP_ACTIVE_PLANS', 'plans_month_end', month_of='period_start') }}
+    {{ kpi_count('EHCP_ACTIVE_PLANS', 'plans_month_end_by_area', month_of='period_start') }}
     union all
-    {{ kpi_count('EHCP_AUDITS_COMPLETED', 'audits', month_of='audit_date') }}
+    {{ kpi_count('EHCP_AUDITS_COMPLETED', 'audits_by_area', month_of='audit_date') }}
     union all
-    {{ kpi_share('EHCP_AUDIT_COVERAGE_12M', 'audit_coverage', month_of='period_start',
+    {{ kpi_share('EHCP_AUDIT_COVERAGE_12M', 'audit_coverage_by_area', month_of='period_start',
         meeting='audited_in_12_months') }}
     union all
-    {{ kpi_share('EHCP_AUDITS_GOOD_OR_BETTER', 'audits', month_of='audit_date', meeting='is_good_or_better') }}
+    {{ kpi_share('EHCP_AUDITS_GOOD_OR_BETTER', 'audits_by_area', month_of='audit_date', meeting='is_good_or_better') }}
     union all
     -- Judged in the month the 4-week deadline falls, so the month's figure is final once it ends.
-    {{ kpi_share('EHCP_INADEQUATE_CTL_4WK', 'audits', month_of='closing_loop_deadline',
+    {{ kpi_share('EHCP_INADEQUATE_CTL_4WK', 'audits_by_area', month_of='closing_loop_deadline',
         meeting='closing_loop_within_4_weeks', where='is_inadequate') }}
     union all
     -- Every review that fell due in the month, held or not (int_annual_reviews_due).
-    {{ kpi_share('AR_WITHIN_12M', 'reviews_due', month_of='due_date', meeting='held_by_due_date') }}
+    {{ kpi_share('AR_WITHIN_12M', 'reviews_due_by_area', month_of='due_date', meeting='held_by_due_date') }}
     union all
-    {{ kpi_count('AR_OVERDUE', 'reviews_overdue', month_of='period_start') }}
+    {{ kpi_count('AR_OVERDUE', 'reviews_overdue_by_area', month_of='period_start') }}
     union all
     -- Every meeting whose 4-week deadline fell in the month, decided or not.
-    {{ kpi_share('AR_DECISION_4WK', 'reviews', month_of='decision_deadline',
+    {{ kpi_share('AR_DECISION_4WK', 'reviews_by_area', month_of='decision_deadline',
         meeting='decided_by_deadline', where='meeting_date is not null') }}
     union all
-    {{ kpi_count('AR_DECISIONS_OUTSTANDING_4WK', 'review_decisions_outstanding', month_of='period_start') }}
+    {{ kpi_count('AR_DECISIONS_OUTSTANDING_4WK', 'review_decisions_outstanding_by_area', month_of='period_start') }}
     union all
-    {{ kpi_share('AR_PHASE_TRANSFER_ON_TIME', 'reviews', month_of='phase_transfer_due_date',
+    {{ kpi_share('AR_PHASE_TRANSFER_ON_TIME', 'reviews_by_area', month_of='phase_transfer_due_date',
         meeting='phase_transfer_on_time', where='phase_transfer_due_date is not null') }}
     union all
     -- A Year 9+ plan with no review held yet counts as not covered.
-    {{ kpi_share('PFA_REVIEW_COVERED', 'plans_month_end', month_of='period_start',
+    {{ kpi_share('PFA_REVIEW_COVERED', 'plans_month_end_by_area', month_of='period_start',
         meeting='latest_review_pfa_covered', where='school_year >= 9') }}
     union all
-    {{ kpi_share('PFA_AUDIT_CLEAR', 'audits', month_of='audit_date',
+    {{ kpi_share('PFA_AUDIT_CLEAR', 'audits_by_area', month_of='audit_date',
         meeting='pfa_clear', where='school_year_at_audit >= 9') }}
     union all
     -- 16-17 year olds as NCCIS counts them: academic age (age on 31 August) 16 or 17, school years
     -- 12-13. One young person with two plans counts once; no activity confirmed yet is "not known".
-    {{ kpi_share('PFA_NEET_16_17', 'plans_month_end', month_of='period_start',
+    {{ kpi_share('PFA_NEET_16_17', 'plans_month_end_by_area', month_of='period_start',
         meeting="coalesce(latest_activity_status, 'NOT_KNOWN') in ('NEET', 'NOT_KNOWN')",
         where='school_year between 12 and 13 and person_key is not null',
         counting='distinct person_key') }}
@@ -252,9 +273,10 @@ kpis as (
 covered as (
     select kpis.*
     from kpis
+    inner join {{ ref('int_areas') }} as areas on kpis.area_code = areas.area_code
     inner join {{ ref('int_feed_periods__la_case_management') }} as periods
         on
-            kpis.area_code = periods.area_code
+            areas.la_code = periods.area_code
             and kpis.period_start = periods.period_start
 )
 
