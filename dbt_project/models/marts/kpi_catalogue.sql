@@ -12,5 +12,6 @@ select
     amber_threshold::double as amber_threshold,
     computing_feed::varchar as computing_feed,
     nullif(aggregate_feed, '')::varchar as aggregate_feed,
-    manual_allowed::boolean as manual_allowed
+    manual_allowed::boolean as manual_allowed,
+    owner::varchar as owner
 from {{ ref('kpi_definitions') }}
