@@ -13,7 +13,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/seeds dbt_project/mac
 MANIFEST := dbt_project/target/manifest.json
 FEED_MACRO := dbt_project/macros/feed_registry.sql
 
-.PHONY: demo test up lint install manifest docs clean bench
+.PHONY: demo test up lint install system-packages manifest docs clean bench
 
 demo: install manifest  ## generate sources, run the pipeline DAG once, print the KPIs
 	$(PY) -m devtools demo
@@ -29,7 +29,16 @@ lint: install manifest
 	.venv/bin/ruff format --check .
 	cd dbt_project && $(DBT_ENV) ../.venv/bin/sqlfluff lint models
 
-install: .venv/.installed
+install: .venv/.installed system-packages
+
+# Debian's Chromium prints the scorecard's PDF board pack and runs its browser tests (no browser download:
+# other hosts are unreachable). Installed when missing and we are root; else said, and those steps skip.
+DEBIAN_PACKAGES := chromium fonts-dejavu-core
+system-packages:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBIAN_PACKAGES); \
+	  else echo "chromium is not installed and apt-get needs root: no PDF board pack, browser tests skip"; fi; }
 
 $(UV):
 	python3 -m venv .tools

@@ -7,7 +7,8 @@ platform's stages run with the functions the DAG tasks call (no Airflow schedule
 stage in its own process so its wall time and peak memory are its own: extract (LA databases in
 parallel, one process per core, as an extract task mapped over LA connections would run), land (file
 intake of the ICB, manual and DfE feeds), load, `dbt build` (subprocess, as the DAG's single build
-task runs the whole project), the Soda gate and publish. Short scales run the pipeline `--repeat`
+task runs the whole project), the Soda gate, publish and the board scorecard (pages and PDF board
+packs). Short scales run the pipeline `--repeat`
 times from an empty warehouse and report medians;
 `national` runs once. In the same run a hand-written DuckDB script (bench/floor.sql) computes the
 headline KPIs straight from the landed Parquet: the platform's end-to-end time is reported as a
@@ -51,7 +52,7 @@ DFE_RELEASE = REPO_ROOT.parent / "shared" / "reference" / "dfe_ehcp_2025"
 STATISTICAL_NEIGHBOURS = REPO_ROOT.parent / "shared" / "reference" / "statistical_neighbours"
 AS_OF = dt.date(2026, 10, 31)
 SEED = 42
-PIPELINE_STAGES = ("extract", "land", "load", "dbt_build", "soda", "publish")
+PIPELINE_STAGES = ("extract", "land", "load", "dbt_build", "soda", "publish", "scorecard")
 # KPI codes the floor recomputes; ND waiting over 13 weeks is summed over both pathways.
 FLOOR_KPIS = ("EHCP_20WK_ALL", "EHCP_DECISION_6WK", "AR_DECISION_4WK", "ND_WAITING_13WK")
 TARGETS = {"national_end_to_end_s": 300, "national_peak_mb": 4096, "floor_ratio": 3, "incremental_s": 30, "parse_s": 1}
@@ -77,6 +78,8 @@ def workspace_env(workspace: Path) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
         "SODA_CORE_TELEMETRY_ENABLED": "false",
+        # The PDF board packs need a Chromium; without one the scorecard stage times the pages alone.
+        **({} if shutil.which("chromium") else {"SEND_SCORECARD_PDF": "0"}),
     }
 
 
@@ -141,6 +144,9 @@ def run_stage(name: str, workspace: Path, scale: str, as_of: dt.date, run_id: st
     if name == "publish":
         published = steps.publish(settings, run_id, as_of, checks=0, reporting_url=None)
         return {"rows": sum(published["tables"].values()), "tables": len(published["tables"])}
+    if name == "scorecard":  # every LA's pages in both editions, and the PDF board packs when Chromium is here
+        built = steps.build_scorecard(settings)
+        return {"rows": built["pages"], "pdfs": built["pdfs"]}
     raise ValueError(f"unknown stage {name}")
 
 

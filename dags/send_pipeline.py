@@ -1,9 +1,11 @@
-"""send_pipeline: every feed (IG register first) -> landing -> raw -> dbt marts -> Soda gate -> publish.
+"""send_pipeline: every feed (IG register first) -> landing -> raw -> dbt marts -> Soda gate -> publish
+-> board scorecard.
 
 Write-audit-publish: dbt builds into the private build warehouse, Soda verifies it there, and only
 then are the marts copied to the published file (atomic replace). One extract/load pair per feed of
 the registry (ingestion/<feed>/feed.py); the task bodies are orchestration/tasks.py, the steps they
-run orchestration/steps.py. Parsing this file runs no dbt and imports no data library.
+run orchestration/steps.py. The scorecard is built from what was published: its failure leaves the
+marts published and alerts as its own class. Parsing this file runs no dbt and imports no data library.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ def send_pipeline_dag(dbt_step=dbt_build, dag_id: str = "send_pipeline"):
             loads.append(task(tasks.load, task_id=f"load_{feed}", pool=WAREHOUSE_POOL)(feed, manifest))
         checked = task(tasks.verify_quality, task_id="verify_quality", pool=WAREHOUSE_POOL)()
         loads >> dbt_step() >> checked
-        task(tasks.publish, task_id="publish", pool=WAREHOUSE_POOL)(checked)
+        published = task(tasks.publish, task_id="publish", pool=WAREHOUSE_POOL)(checked)
+        task(tasks.build_scorecard, task_id="build_scorecard")(published)
 
     return send_pipeline()
 

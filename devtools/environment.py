@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,8 @@ def local_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str]:
         # The public DfE release shipped beside the checkout on these machines (else an empty inbox).
         **({"SEND_DFE_RELEASE_DIR": str(DFE_RELEASE)} if DFE_RELEASE.is_dir() else {}),
         **({"SEND_STATISTICAL_NEIGHBOURS_DIR": str(STATISTICAL_NEIGHBOURS)} if STATISTICAL_NEIGHBOURS.is_dir() else {}),
+        # No Chromium to print the scorecard's PDF board pack (make install adds Debian's when it can): pages only.
+        **({} if os.environ.get("SEND_CHROMIUM") or shutil.which("chromium") else {"SEND_SCORECARD_PDF": "0"}),
     }
 
 

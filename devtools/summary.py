@@ -97,7 +97,17 @@ def publication_summary(settings: Settings, reporting_url: str | None, reporting
         f"  Data dictionary  {published.parent / 'data_dictionary.md'} (and .csv; table marts.data_dictionary): "
         f"{columns} columns, {undescribed} not yet described in the dbt docs"
     )
+    lines.append(f"  Board scorecard  {_scorecard_line(settings)}")
     return "\n".join(lines)
+
+
+def _scorecard_line(settings: Settings) -> str:
+    site = settings.scorecard_dir
+    if not (site / "index.html").is_file():
+        return "not built: see the build_scorecard task in the Airflow log"
+    packs = sorted(site.resolve().glob("*/*/board-pack.pdf"))
+    printed = f"{len(packs)} PDF board packs (<edition>/<LA>/board-pack.pdf)" if packs else "no PDF (no Chromium)"
+    return f"{site / 'index.html'} (open in any browser, no server; {printed})"
 
 
 def _postgres_line(url: str | None, note: str, reader_role: str | None) -> str:

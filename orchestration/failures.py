@@ -3,7 +3,8 @@
 The class picks the alert's audience and runbook, and whether a retry can help (every task's retry
 policy asks `classify`, orchestration/retry.py): transient (retry with backoff, then on-call),
 ig_blocker (no retry, fall back, tell the data owner), data_quality (no retry, stop publication, tell
-the data owner), code_defect (no retry, on-call, fix code).
+the data owner), code_defect (no retry, on-call, fix code), scorecard (the board pages failed after the
+marts were published: no retry, the marts stay published, rebuild the pages).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class FailureClass(StrEnum):
     IG_BLOCKER = "ig_blocker"
     DATA_QUALITY = "data_quality"
     CODE_DEFECT = "code_defect"
+    SCORECARD = "scorecard"
 
 
 class IGBlockedError(RuntimeError):
@@ -59,8 +61,11 @@ def classify(exc: BaseException | None) -> FailureClass:
     # in pandas, pyarrow and duckdb (about 1.5 s of DAG parsing).
     from ingestion.contract import ContractDriftError
     from ingestion.load import ChecksumMismatch
+    from scorecard.errors import ScorecardBuildError
     from warehouse.quality import DataQualityError, QualityRuntimeError
 
+    if isinstance(exc, ScorecardBuildError):  # whatever caused it, the marts are out and the pages are not
+        return FailureClass.SCORECARD
     for error in _chain(exc):
         if _access_denied(error):
             return FailureClass.IG_BLOCKER

@@ -39,6 +39,10 @@ class Settings:
     # (the native case; the production shape's reporting-db makes it: docker/reporting-db/). None: grants
     # are left to whoever made the role.
     reporting_reader_role: str | None = None
+    # The board scorecard's site (a symlink to its newest version) and whether to print its PDF board pack
+    # (needs a Chromium: SEND_CHROMIUM or chromium on the PATH).
+    scorecard_dir: Path | None = None
+    scorecard_pdf: bool = True
 
     def inbox(self, feed: str) -> Path:
         return self.inboxes[feed]
@@ -48,11 +52,12 @@ class Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get("SEND_DATA_DIR", REPO_ROOT / ".local" / "data"))
         inbox_dir = Path(env.get("SEND_INBOX_DIR", data_dir / "inbox"))
+        published_path = Path(env.get("SEND_WAREHOUSE_PUBLISHED_PATH", data_dir / "published" / "send.duckdb"))
         return cls(
             data_dir=data_dir,
             landing_dir=Path(env.get("SEND_LANDING_DIR", data_dir / "landing")),
             build_path=Path(env.get("SEND_WAREHOUSE_BUILD_PATH", data_dir / "warehouse" / "build.duckdb")),
-            published_path=Path(env.get("SEND_WAREHOUSE_PUBLISHED_PATH", data_dir / "published" / "send.duckdb")),
+            published_path=published_path,
             parquet_dir=Path(env.get("SEND_PUBLISHED_PARQUET_DIR", data_dir / "published" / "parquet")),
             alerts_path=Path(env.get("SEND_ALERTS_PATH", data_dir / "alerts" / "alerts.jsonl")),
             soda_contracts_dir=Path(env.get("SEND_SODA_CONTRACTS_DIR", SODA_CHECKS_DIR / "contracts")),
@@ -64,4 +69,6 @@ class Settings:
             },
             inbox_settle_seconds=float(env.get("SEND_INBOX_SETTLE_SECONDS", "120")),
             reporting_reader_role=env.get("SEND_REPORTING_READER_ROLE") or None,
+            scorecard_dir=Path(env.get("SEND_SCORECARD_DIR", published_path.parent / "scorecard")),
+            scorecard_pdf=env.get("SEND_SCORECARD_PDF", "1").lower() not in ("0", "false", "no"),
         )

@@ -1,4 +1,5 @@
-"""The pipeline's steps as plain functions with explicit arguments: extract, load, verify, publish.
+"""The pipeline's steps as plain functions with explicit arguments: extract, load, verify, publish, and
+the board scorecard built from what was published.
 
 The DAG's tasks wrap them (orchestration/tasks.py: the Airflow context in, a manifest path or a
 summary out) and the benchmark calls them directly (bench/pipeline.py), so a fix lands in both. No
@@ -138,3 +139,20 @@ def publish(settings: Settings, run_id: str, as_of: dt.date, checks: int, report
         "data_dictionary": [str(targets.duckdb_path.parent / name) for name in DICTIONARY_FILES],
         "tables": counts,
     }
+
+
+def build_scorecard(settings: Settings) -> dict:
+    """The board scorecard (pages and PDF board packs) from the published warehouse. Any failure is a
+    ScorecardBuildError (alert class `scorecard`): the marts are published whatever happens here."""
+    from scorecard.errors import ScorecardBuildError
+
+    try:
+        from scorecard.site import build
+
+        built = build(settings.published_path, settings.scorecard_dir, pdf=settings.scorecard_pdf)
+    except ScorecardBuildError:
+        raise
+    except Exception as error:
+        raise ScorecardBuildError(f"scorecard: {type(error).__name__}: {error}") from error
+    return {"site": str(built.site / "index.html"), "pages": built.pages, "pdfs": built.pdfs,
+            "seconds": round(built.seconds, 1)}  # fmt: skip

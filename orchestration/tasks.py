@@ -89,3 +89,11 @@ def publish(quality_summary: dict) -> dict:
             f"published marts are as of {published['superseded_by']}, newer than this run's {as_of}"
         )
     return published
+
+
+def build_scorecard(published: dict) -> dict:
+    """The board scorecard from the marts just published; a failure leaves them published (class scorecard)."""
+    from orchestration import steps
+    from orchestration.settings import Settings
+
+    return steps.build_scorecard(Settings.from_env())

@@ -13,6 +13,9 @@ import pytest
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="send-tests-"))
 os.environ.update(__import__("devtools.environment", fromlist=["local_environment"]).local_environment(_SESSION_DIR))
+# Every DAG run builds the scorecard's pages; printing its PDF board packs (~10 s a run) is left to the
+# test of the scorecard itself (tests/integration/test_scorecard.py turns it back on).
+os.environ["SEND_SCORECARD_PDF"] = "0"
 
 FIGURES: list[str] = []  # measurements tests report at the end of the run (e.g. DAG parse time)
 PG_ADMIN_URL = os.environ.get("SEND_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")

@@ -290,3 +290,15 @@ def test_a_host_name_that_does_not_resolve_is_transient():
         psycopg2.connect(host="no-such-host.invalid", dbname="x", connect_timeout=3)
     assert "could not translate host name" in str(error.value)
     assert classify(error.value) is FailureClass.TRANSIENT
+
+
+def test_a_scorecard_build_failure_is_its_own_class_whatever_caused_it():
+    from scorecard.errors import ScorecardBuildError
+
+    try:
+        try:
+            raise PermissionError("cannot write the site")  # would be an IG blocker anywhere else
+        except PermissionError as cause:
+            raise ScorecardBuildError("scorecard: PermissionError") from cause
+    except ScorecardBuildError as error:
+        assert classify(error) is FailureClass.SCORECARD
