@@ -17,6 +17,7 @@ import jinja2
 from scorecard import charts
 from scorecard.data import PROFILES, Board, Kpi, Point, la_codes, read_board
 from scorecard.errors import ScorecardBuildError
+from warehouse.publish import switch_symlink
 
 HERE = Path(__file__).parent
 VERSIONS_KEPT = 2
@@ -349,11 +350,6 @@ def _render(env: jinja2.Environment, template: str, path: Path, **context) -> No
 
 
 def _switch(site: Path, folder: Path) -> None:
-    if site.exists() and not site.is_symlink():  # a site from before versioning: keep it aside once
+    if site.exists() and not site.is_symlink():  # a folder given as --out: kept aside, never written over
         site.rename(site.with_name(site.name + ".old"))
-    tmp = site.with_name(f".{site.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(folder.relative_to(site.parent))
-    os.replace(tmp, site)
-    for old in sorted(folder.parent.iterdir())[:-VERSIONS_KEPT]:
-        shutil.rmtree(old, ignore_errors=True)
+    switch_symlink(site, folder, keep=VERSIONS_KEPT)

@@ -123,7 +123,7 @@ def publish(con: duckdb.DuckDBPyConnection, targets: Targets | Path) -> dict[str
         os.replace(staged, final)
     _fsync(targets.duckdb_path.parent)
     if staged_parquet is not None:
-        _switch_symlink(targets.parquet_dir, staged_parquet)
+        switch_symlink(targets.parquet_dir, staged_parquet)
     return counts
 
 
@@ -185,13 +185,15 @@ def _stage_parquet(con, tables, link: Path) -> Path:
     return folder
 
 
-def _switch_symlink(link: Path, target: Path) -> None:
+def switch_symlink(link: Path, target: Path, keep: int = PARQUET_VERSIONS_KEPT) -> None:
+    """Point `link` at `target` (a version folder) in one step, then keep the `keep` newest versions.
+    Also switches the board scorecard's site (scorecard/site.py)."""
     tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(target.relative_to(link.parent))
     os.replace(tmp, link)  # readers resolve the link when they open a file: old or new, never a mix
     versions = sorted(target.parent.iterdir())
-    for old in versions[:-PARQUET_VERSIONS_KEPT]:
+    for old in versions[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
 
 
