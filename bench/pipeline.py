@@ -133,9 +133,8 @@ def run_stage(name: str, workspace: Path, scale: str, as_of: dt.date, run_id: st
         by_feed = {f: [Path(p) for p in held if landing.read_manifest(Path(p)).feed == f] for f in registry.names()}
         rows = 0
         for feed, manifests in by_feed.items():
-            run = feed_access.SourceRun(feed, as_of, run_id)
-            for manifest in manifests or [None]:  # a feed that landed nothing still gets its raw tables
-                rows += steps.load(feed, run, settings, manifest, quiet)
+            # A feed that landed nothing still gets its raw tables.
+            rows += steps.load(feed, feed_access.SourceRun(feed, as_of, run_id), settings, manifests, quiet)
         return {"rows": rows}
     if name == "soda":
         summary = steps.verify(settings, run_id, as_of)

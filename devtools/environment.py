@@ -67,6 +67,20 @@ def local_environment(local_dir: Path = LOCAL_DIR) -> dict[str, str]:
     }
 
 
+def la_connections(urls: dict[str, str]) -> dict[str, str]:
+    """The LA case-management sources of several LAs (area code -> SQLAlchemy URL) as the DAG reads them:
+    one Airflow connection each (`la_case_management_<area code>`, the area code in its extra) and the
+    Variable listing them, over which the extract is mapped."""
+    env, ids = {}, []
+    for area_code, url in urls.items():
+        conn_id = f"la_case_management_{area_code.lower()}"
+        extra = {"sqlalchemy_url": url, "area_code": area_code}
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({"conn_type": "generic", "extra": extra})
+        ids.append(conn_id)
+    env["AIRFLOW_VAR_LA_CASE_MANAGEMENT_CONNECTIONS"] = json.dumps(ids)
+    return env
+
+
 def local_reporting(admin_url: str = LOCAL_PG_URL) -> tuple[dict[str, str], str]:
     """The reporting connection (AIRFLOW_CONN_SEND_REPORTING) to database `send_reporting` on this machine's
     PostgreSQL, created if absent, and the read-only role publication grants; or ({}, why not) when no

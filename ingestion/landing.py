@@ -71,9 +71,11 @@ class Manifest(BaseModel):
         return sum(t.rows_in for t in self.tables)
 
 
-def batch_id_for(feed: str, run_id: str) -> str:
-    """Deterministic per feed and pipeline run, so a retried extract overwrites its own batch."""
-    return f"{feed}__{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)}"
+def batch_id_for(feed: str, run_id: str, area_code: str = "") -> str:
+    """Deterministic per feed, pipeline run and (a feed read per LA) LA, so a retried extract overwrites
+    its own batch and never another LA's of the same run."""
+    batch = f"{feed}__{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)}"
+    return f"{batch}__{area_code}" if area_code else batch
 
 
 def new_batch_dir(landing_root: Path, feed: str, batch_id: str) -> Path:

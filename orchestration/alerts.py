@@ -78,15 +78,18 @@ class SendRecoveryNotifier:
 
 
 def notify_owner(decisions: list[ig_register.Decision], context, kpis: list[str]) -> bool:
-    """Tell one data owner, once per source system and run, which of their agreements are blocked: one
+    """Tell one data owner, once per source system (and LA, for a feed read per LA) and run, which of their
+    agreements are blocked: one
     notice naming each with its reason and the KPIs falling back. An agreement already named in a notice
     of this run (a retried task, a step that ran earlier) is not named again; a notice goes out only for
     agreements not yet named. The run goes on with the fallback, so this is a notice, not a failure alert.
     Returns whether the owner has now been told of every one of `decisions` in this run."""
     ti = context["ti"]
-    source, owner, contact = ig_register.source_of(decisions[0].feed), decisions[0].data_owner, decisions[0].contact
-    if any((ig_register.source_of(d.feed), d.data_owner, d.contact) != (source, owner, contact) for d in decisions):
-        raise ValueError("an owner notice is for one source and one data owner; group the decisions first")
+    first = decisions[0]
+    source, owner, contact, area = ig_register.source_of(first.feed), first.data_owner, first.contact, first.area_code
+    whose = (source, owner, contact, area)
+    if any((ig_register.source_of(d.feed), d.data_owner, d.contact, d.area_code) != whose for d in decisions):
+        raise ValueError("an owner notice is for one source, LA and data owner; group the decisions first")
     with _alert_log() as history:
         named = {
             feed
@@ -94,6 +97,7 @@ def notify_owner(decisions: list[ig_register.Decision], context, kpis: list[str]
             if e["event"] == "owner_notice"
             and e["run_id"] == ti.run_id
             and e.get("source") == source
+            and e.get("area_code", "") == area
             and (e.get("data_owner"), e.get("contact")) == (owner, contact)
             for feed in e.get("feeds", [])
         }
@@ -107,6 +111,7 @@ def notify_owner(decisions: list[ig_register.Decision], context, kpis: list[str]
             "run_id": ti.run_id,
             "logical_date": str(context.get("logical_date")),
             "source": source,
+            "area_code": area,
             "feeds": [d.feed for d in new],
             "reasons": {d.feed: d.reason for d in new},
             "reason": "; ".join(dict.fromkeys(d.reason for d in new)),  # a refusal blocks all with one reason
@@ -117,9 +122,11 @@ def notify_owner(decisions: list[ig_register.Decision], context, kpis: list[str]
             "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
             "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/ig_blocker.md",
         }
-        subject = f"[SEND data platform] feed blocked: {source} ({', '.join(notice['feeds'])}; information governance)"
+        named_source = f"{source} for {area}" if area else source
+        feeds = ", ".join(notice["feeds"])
+        subject = f"[SEND data platform] feed blocked: {named_source} ({feeds}; information governance)"
         lines = [
-            f"Source: {source} - not used in run {notice['run_id']} of {notice['dag_id']}; blocked agreements:",
+            f"Source: {named_source} - not used in run {notice['run_id']} of {notice['dag_id']}; blocked agreements:",
             *(f"- {d.feed}: {d.reason}" for d in new),
             f"Data owner: {owner} ({contact})",
             f"KPIs falling back (aggregate feed, manual scorecard or missing): {', '.join(kpis) or 'none'}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from sqlalchemy.engine import URL
 
@@ -28,6 +29,14 @@ def sqlalchemy_url(conn) -> str:
         database=conn.schema or None,
         query={k: v for k, v in extra.items() if k not in ("area_code",)},
     ).render_as_string(hide_password=False)
+
+
+def area_code(conn) -> str:
+    """The LA a source database belongs to: its connection's extra `area_code` (an ONS code, E06/E08/E09/E10)."""
+    code = str(conn.extra_dejson.get("area_code", "")).strip()
+    if not re.fullmatch(r"E(06|07|08|09|10)\d{6}", code):
+        raise ValueError(f"connection {conn.conn_id}: extra area_code must be the LA's ONS code (e.g. E10000017)")
+    return code
 
 
 def pseudonymisation_key() -> bytes:

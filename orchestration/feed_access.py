@@ -4,7 +4,8 @@ register, read what may be read, record what was decided, tell a blocked feed's 
 A source system may carry several agreements (register feeds): the ICB's person-level referrals and
 aggregate waiting lists. ops.feed_status keeps one row per agreement; the data owner gets one notice per
 source and run naming every blocked agreement of theirs, whether the register blocked it or the source
-then refused access.
+then refused access. A feed read from one database per LA is all of this per LA (`SourceRun.area_code`):
+an LA's own terms in the register, its own row, its own owner notice.
 
 A blocked feed (register, expired agreement, access refused at run time, data past its freshness
 limit) is not an error of the run: its KPIs fall back (aggregate feed, manual scorecard, missing)
@@ -42,6 +43,7 @@ class SourceRun:
     source: str  # la_case_management, icb_nd_pathway, manual_returns, dfe_ehcp_statistics
     as_of: dt.date
     run_id: str
+    area_code: str = ""  # the LA whose database this is, for a feed read per LA (each decided on its own)
 
     @property
     def feeds(self) -> tuple[str, ...]:
@@ -63,7 +65,7 @@ def register_decisions(run: SourceRun) -> tuple[list[str], list[ig_register.Deci
     allowed, blocked = [], []
     ig_register.check_covers_registry(ig_register.load_register())
     for feed in run.feeds:
-        decision = ig_register.decide(feed, run.as_of)
+        decision = ig_register.decide(feed, run.as_of, area_code=run.area_code)
         if decision.allowed:
             allowed.append(feed)
         else:
@@ -90,9 +92,12 @@ def read_source(
             raise
         register = ig_register.load_register()
         # The driver's message is foreign text (it may quote a path, a login or a value): redacted.
-        reason = f"{run.source}: access refused at run time ({type(error).__name__}: {redact(error, 200)})"
-        entries = {feed: register.entry(feed) for feed in feeds}
-        return None, [ig_register.Decision(f, False, reason, e.data_owner, e.contact) for f, e in entries.items()]
+        source = f"{run.source} for {run.area_code}" if run.area_code else run.source
+        reason = f"{source}: access refused at run time ({type(error).__name__}: {redact(error, 200)})"
+        entries = {feed: register.entry(feed, run.area_code) for feed in feeds}
+        return None, [
+            ig_register.Decision(f, False, reason, e.data_owner, e.contact, run.area_code) for f, e in entries.items()
+        ]
 
 
 def block(
@@ -103,15 +108,17 @@ def block(
     for decision in decisions:
         log.warning("feed %s blocked: %s", decision.feed, decision.reason)
         feed, reason, owner = decision.feed, decision.reason, decision.data_owner
-        ledger.record_feed(con, run.run_id, feed, "blocked", reason, None, owner, feed in told, str(run.as_of))
+        ledger.record_feed(
+            con, run.run_id, feed, "blocked", reason, None, owner, feed in told, str(run.as_of), decision.area_code
+        )
 
 
 def tell_owners(decisions: list[ig_register.Decision], notify: Notify) -> set[str]:
     """One notice per data owner (and contact) naming all their blocked agreements of the source and the
     union of the KPIs that fall back; returns the feeds whose owner has been told in this run."""
-    by_owner: dict[tuple[str, str], list[ig_register.Decision]] = {}
+    by_owner: dict[tuple[str, str, str], list[ig_register.Decision]] = {}
     for decision in decisions:
-        by_owner.setdefault((decision.data_owner, decision.contact), []).append(decision)
+        by_owner.setdefault((decision.data_owner, decision.contact, decision.area_code), []).append(decision)
     told: set[str] = set()
     for owned in by_owner.values():
         kpis = list(dict.fromkeys(kpi for decision in owned for kpi in kpis_of(decision.feed)))
@@ -124,15 +131,16 @@ def check_freshness(con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[
     """After loading: a feed whose newest data is older than its freshness limit counts as blocked."""
     register = ig_register.load_register()
     stale: list[tuple[ig_register.Decision, dt.date | None]] = []
+    area, as_of = run.area_code, str(run.as_of)
     for feed in feeds:
-        entry = register.entry(feed)
-        newest = _newest_data(con, feed)
+        entry = register.entry(feed, area)
+        newest = _newest_data(con, feed, area)
         if entry.freshness_limit_days is None or newest_data_sql(feed) is None:
-            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=str(run.as_of))
+            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=as_of, area_code=area)
             continue
-        decision = ig_register.stale(feed, newest, run.as_of, register)
+        decision = ig_register.stale(feed, newest, run.as_of, register, area)
         if decision.allowed:
-            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=str(run.as_of))
+            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=as_of, area_code=area)
         else:
             stale.append((decision, newest))
     told = tell_owners([decision for decision, _ in stale], notify)
@@ -148,7 +156,8 @@ def check_freshness(con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[
             newest,
             decision.data_owner,
             told_owner,
-            str(run.as_of),
+            as_of,
+            area,
         )
 
 
@@ -156,12 +165,13 @@ def newest_data_sql(agreement: str) -> str | None:
     return registry.agreements()[agreement][1].newest_data_sql
 
 
-def _newest_data(con: duckdb.DuckDBPyConnection, feed: str) -> dt.date | None:
+def _newest_data(con: duckdb.DuckDBPyConnection, feed: str, area_code: str = "") -> dt.date | None:
+    """The newest data the feed holds (of one LA's, for a feed read per LA: its SQL takes `$area`)."""
     sql = newest_data_sql(feed)
     if sql is None:
         return None
     try:
-        (newest,) = con.execute(sql).fetchone()
+        (newest,) = con.execute(sql, {"area": area_code} if "$area" in sql else None).fetchone()
     except duckdb.CatalogException:  # the feed has never delivered
         return None
     return newest.date() if isinstance(newest, dt.datetime) else newest

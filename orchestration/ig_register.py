@@ -21,24 +21,48 @@ DEFAULT_PATH = REPO_ROOT / "governance" / "ig_register.yml"
 # A source system the DAG reads in one task, and the register feeds (agreements) it carries.
 
 
+Status = Literal["live", "suspended", "pending_agreement"]
+
+
+class AreaEntry(BaseModel):
+    """One LA's own terms for a feed read per LA: what it states replaces the feed's (its own agreement,
+    data owner, a suspension of that LA alone)."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Status | None = None
+    agreement_reference: str | None = None
+    agreement_expires: dt.date | None = None
+    data_owner: str | None = None
+    contact: str | None = None
+    freshness_limit_days: int | None = None
+
+
 class FeedEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str = ""
-    status: Literal["live", "suspended", "pending_agreement"]
+    status: Status
     agreement_reference: str
     agreement_expires: dt.date | None
     data_owner: str
     contact: str
     freshness_limit_days: int | None  # null: not checked (e.g. public annual statistics)
+    areas: dict[str, AreaEntry] = {}  # LA code -> that LA's own terms (feeds read per LA only)
+
+    def for_area(self, area_code: str = "") -> FeedEntry:
+        """The entry as it applies to one LA: the feed's terms with the LA's own laid over them."""
+        own = self.areas.get(area_code)
+        if own is None:
+            return self
+        return self.model_copy(update={**own.model_dump(exclude_unset=True), "areas": {}})
 
 
 class Register(BaseModel):
     model_config = ConfigDict(extra="forbid")
     feeds: dict[str, FeedEntry]
 
-    def entry(self, feed: str) -> FeedEntry:
+    def entry(self, feed: str, area_code: str = "") -> FeedEntry:
         try:
-            return self.feeds[feed]
+            return self.feeds[feed].for_area(area_code)
         except KeyError:
             raise KeyError(f"feed {feed!r} is not in the IG register; add it before reading it") from None
 
@@ -52,6 +76,7 @@ class Decision:
     reason: str
     data_owner: str
     contact: str
+    area_code: str = ""  # the LA, for a feed read per LA
 
 
 def source_of(feed: str) -> str:
@@ -88,31 +113,36 @@ def load_register(path: Path | None = None) -> Register:
         raise ValueError(f"IG register {path} is not valid: {error}") from error
 
 
-def decide(feed: str, as_of: dt.date, register: Register | None = None) -> Decision:
-    """Before extracting: a feed not live, or with an agreement expired on the as-of date, is blocked."""
-    entry = (register or load_register()).entry(feed)
+def decide(feed: str, as_of: dt.date, register: Register | None = None, area_code: str = "") -> Decision:
+    """Before extracting: a feed not live, or with an agreement expired on the as-of date, is blocked
+    (for one LA, `area_code`, when the feed is read per LA)."""
+    entry = (register or load_register()).entry(feed, area_code)
+    name = f"{feed} for {area_code}" if area_code else feed
     if entry.status != "live":
-        reason = f"{feed} is {entry.status.replace('_', ' ')} in the IG register ({entry.agreement_reference})"
+        reason = f"{name} is {entry.status.replace('_', ' ')} in the IG register ({entry.agreement_reference})"
     elif entry.agreement_expires is not None and entry.agreement_expires < as_of:
-        reason = f"{feed}: data-sharing agreement {entry.agreement_reference} expired on {entry.agreement_expires}"
+        reason = f"{name}: data-sharing agreement {entry.agreement_reference} expired on {entry.agreement_expires}"
     else:
         reason = ""
-    return Decision(feed, not reason, reason, entry.data_owner, entry.contact)
+    return Decision(feed, not reason, reason, entry.data_owner, entry.contact, area_code)
 
 
-def stale(feed: str, newest: dt.date | None, as_of: dt.date, register: Register | None = None) -> Decision:
+def stale(
+    feed: str, newest: dt.date | None, as_of: dt.date, register: Register | None = None, area_code: str = ""
+) -> Decision:
     """After reading: a feed whose newest data is older than its freshness limit counts as blocked."""
-    entry = (register or load_register()).entry(feed)
+    entry = (register or load_register()).entry(feed, area_code)
+    name = f"{feed} for {area_code}" if area_code else feed
     limit = entry.freshness_limit_days
     if limit is None:
         reason = ""
     elif newest is None:
-        reason = f"{feed} has delivered no data yet"
+        reason = f"{name} has delivered no data yet"
     elif (as_of - newest).days > limit:
-        reason = f"{feed}: newest data is from {newest}, {(as_of - newest).days} days before {as_of} (limit {limit})"
+        reason = f"{name}: newest data is from {newest}, {(as_of - newest).days} days before {as_of} (limit {limit})"
     else:
         reason = ""
-    return Decision(feed, not reason, reason, entry.data_owner, entry.contact)
+    return Decision(feed, not reason, reason, entry.data_owner, entry.contact, area_code)
 
 
 def owner_of_task(task_id: str, register: Register | None = None) -> str | None:

@@ -30,12 +30,11 @@ def extract(
     notify: Notify,
     *,
     location: str | None = None,
-    area_code: str = "",
 ) -> Path | None:
     """Land what may be read of a feed: the IG register first (a blocked agreement's owner told once),
-    then the feed's own read. `location`: a database feed's SQLAlchemy URL (required), a file feed's
-    inbox (default: its folder in `settings`). Returns the manifest path (never data), or None when
-    nothing could be read."""
+    then the feed's own read. `location`: a database feed's SQLAlchemy URL (required; one LA's database,
+    `run.area_code`), a file feed's inbox (default: its folder in `settings`). Returns the manifest path
+    (never data), or None when nothing could be read."""
     from ingestion import load
 
     feed = registry.feed(feed_name)
@@ -53,9 +52,9 @@ def extract(
                 key=key,
                 run_id=run.run_id,
                 as_of=run.as_of,
-                known=load.known(con, feed.name, area_code),
+                known=load.known(con, feed.name, run.area_code),
                 tables=feed.tables_of(allowed),
-                area_code=area_code,
+                area_code=run.area_code,
                 settle_seconds=settings.inbox_settle_seconds,
             )
             read = feed.reader()
@@ -71,18 +70,26 @@ def _inbox(feed: str, settings: Settings) -> Path:
     return inbox
 
 
-def load(feed_name: str, run: SourceRun, settings: Settings, manifest: Path | None, notify: Notify) -> int:
-    """Load the landed batch into raw (idempotent per batch; a blocked feed still gets its typed, empty
-    raw tables), then judge the freshness of each agreement that was read. Returns rows loaded."""
+def load(feed_name: str, run: SourceRun, settings: Settings, manifests: list[Path], notify: Notify) -> int:
+    """Load the landed batches into raw (idempotent per batch; a blocked feed still gets its typed, empty
+    raw tables), then judge the freshness of each agreement that was read: per LA for a feed read per LA
+    (each manifest names its LA). Returns rows loaded."""
+    import dataclasses
+
+    from ingestion import landing
     from ingestion import load as loading
     from warehouse import ledger
 
     settings.build_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.build_path)) as con:
         loading.ensure_raw_tables(con, feed_name)
-        rows = loading.load_batch(con, manifest) if manifest else 0
-        blocked = ledger.blocked_feeds(con, run.run_id)
-        feed_access.check_freshness(con, run, [a for a in run.feeds if a not in blocked], notify)
+        rows = sum(loading.load_batch(con, manifest) for manifest in manifests)
+        per_area = registry.feed(feed_name).kind == "database"
+        areas = sorted({landing.read_manifest(m).area_code for m in manifests}) if per_area else [""]
+        for area in areas:
+            area_run = dataclasses.replace(run, area_code=area)
+            blocked = ledger.blocked_feeds(con, run.run_id, area)
+            feed_access.check_freshness(con, area_run, [a for a in run.feeds if a not in blocked], notify)
     return rows
 
 

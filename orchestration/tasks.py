@@ -6,15 +6,16 @@ data, so nothing personal reaches XCom). Imported by the DAG file; heavy modules
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from orchestration import dag_defaults
 
 
-def _run(feed: str, context):
+def _run(feed: str, context, area_code: str = ""):
     from orchestration.feed_access import SourceRun
 
-    return SourceRun(feed, dt.date.fromisoformat(dag_defaults.as_of(context)), context["run_id"])
+    return SourceRun(feed, dt.date.fromisoformat(dag_defaults.as_of(context)), context["run_id"], area_code)
 
 
 def _notifier(context):
@@ -23,42 +24,58 @@ def _notifier(context):
     return lambda decisions, kpis: alerts.notify_owner(decisions, context, kpis)
 
 
-def extract(feed: str) -> str | None:
-    """Land what may be read of a feed; the manifest path, or None when every agreement is blocked."""
-    from airflow.sdk import BaseHook, get_current_context
+def source_connections(feed: str) -> list[str]:
+    """The Airflow connections of a feed read per source database (one per LA): the Variable
+    `<feed>_connections` (a JSON list of connection ids), else the feed's one connection."""
+    from airflow.sdk import Variable
 
     from ingestion import registry
+
+    declared = registry.feed(feed)
+    ids = Variable.get(f"{feed}_connections", default=[declared.connection_id], deserialize_json=True)
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+        raise ValueError(f"Variable {feed}_connections must be a JSON list of connection ids, e.g. {[feed]}")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"Variable {feed}_connections names a connection twice")
+    return ids
+
+
+def extract(feed: str, connection_id: str | None = None) -> str | None:
+    """Land what may be read of a feed (of one source database, `connection_id`, with the LA it belongs
+    to in its extra `area_code`); the manifest path, or None when every agreement is blocked."""
+    from airflow.sdk import BaseHook, get_current_context
+
     from orchestration import connections, steps
     from orchestration.settings import Settings
 
     context = get_current_context()
-    declared = registry.feed(feed)
     location, area_code = None, ""
-    if declared.kind == "database":  # the source's connection, with the LA it belongs to
-        conn = BaseHook.get_connection(declared.connection_id)
-        location, area_code = connections.sqlalchemy_url(conn), conn.extra_dejson.get("area_code", "E10000017")
+    if connection_id:
+        conn = BaseHook.get_connection(connection_id)
+        location, area_code = connections.sqlalchemy_url(conn), connections.area_code(conn)
     manifest = steps.extract(
         feed,
-        _run(feed, context),
+        _run(feed, context, area_code),
         Settings.from_env(),
         connections.pseudonymisation_key(),
         _notifier(context),
         location=location,
-        area_code=area_code,
     )
     return None if manifest is None else str(manifest)
 
 
-def load(feed: str, manifest: str | None) -> int:
-    """Load the landed batch (idempotent per batch) and judge each read agreement's freshness."""
+def load(feed: str, manifests: str | Sequence[str | None] | None) -> int:
+    """Load the landed batches (idempotent per batch) and judge each read agreement's freshness; a feed
+    read per LA passes every LA's manifest (None where the LA was blocked)."""
     from airflow.sdk import get_current_context
 
     from orchestration import steps
     from orchestration.settings import Settings
 
     context = get_current_context()
-    path = Path(manifest) if manifest else None
-    return steps.load(feed, _run(feed, context), Settings.from_env(), path, _notifier(context))
+    listed = [manifests] if manifests is None or isinstance(manifests, str) else list(manifests)  # mapped: lazy
+    paths = [Path(m) for m in listed if m]
+    return steps.load(feed, _run(feed, context), Settings.from_env(), paths, _notifier(context))
 
 
 def verify_quality() -> dict:

@@ -140,7 +140,7 @@ def read_board(published: Path, la_code: str, profile: str) -> Board:
                 "order by period_start",
                 [la_code, first, latest],
             ),
-            feeds=_feeds(con),
+            feeds=_feeds(con, la_code),
             reconciliation=_rows(
                 con,
                 "select r.*, c.kpi_name from marts.kpi_reconciliation r join marts.kpi_catalogue c using (kpi_code) "
@@ -233,18 +233,24 @@ def _attach_benchmarks(con, kpis: list[Kpi], la_code: str) -> None:
         kpi.benchmarks = [r for r in rows if r["kpi_code"] == kpi.code][:3]
 
 
-def _feeds(con) -> list[FeedState]:
-    """Each feed at the newest run that judged it, with the first run date of its current streak."""
+def _feeds(con, la_code: str) -> list[FeedState]:
+    """Each feed at the newest run that judged it (for this LA, when it is read per LA), with the first
+    run date of its current streak."""
     if not _exists(con, "ops", "feed_status"):
         return []
+    by_area = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'ops' "
+        "and table_name = 'feed_status' and column_name = 'area_code'"
+    ).fetchone()[0]
+    this_la = "where area_code in ('', $la)" if by_area else "where $la is not null"  # before feeds per LA
     rows = con.execute(
-        """
+        f"""
         with ranked as (
             select *, coalesce(as_of, recorded_at::date) as run_date,
                    sum(case when status = 'live' then 1 else 0 end) over (
                        partition by feed order by coalesce(as_of, recorded_at::date) desc, recorded_at desc
                        rows between unbounded preceding and current row) as live_since_here
-            from ops.feed_status
+            from ops.feed_status {this_la}
         ),
         newest as (
             select * from ranked
@@ -256,7 +262,8 @@ def _feeds(con) -> list[FeedState]:
                coalesce((select bool_or(r.owner_notified) from ranked r
                          where r.feed = n.feed and r.live_since_here = 0), false)
         from newest n order by n.feed
-        """
+        """,
+        {"la": la_code},
     ).fetchall()
     return [FeedState(*r) for r in rows]
 

@@ -76,13 +76,16 @@ PLATFORM_DESCRIPTIONS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
         },
     ),
     ("ops", "feed_status"): (
-        "Per run and feed (information-governance agreement): whether it was read (live), not touched "
+        "Per run, feed (information-governance agreement) and, for a feed read per LA, LA: whether it was "
+        "read (live), not touched "
         "(blocked: IG register, expired agreement or access refused) or read but too old (stale), why, how "
         "new its data is, and whether its data owner was told.",
         {
             "run_id": _RUN_ID,
             "feed": "The agreement as named in the IG register (governance/ig_register.yml), e.g. "
             "la_case_management, icb_nd_referrals.",
+            "area_code": "The LA (ONS code) whose source was decided, for a feed read from one database per LA "
+            "(la_case_management); empty for a feed decided once for every area.",
             "status": "live (read), blocked (not read) or stale (read, but its newest data is older than the "
             "register's freshness limit); blocked and stale feeds' KPIs fall back.",
             "reason": "Why the feed was blocked or stale, written never to quote a value; empty when live.",

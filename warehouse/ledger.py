@@ -13,13 +13,27 @@ create table if not exists ops.pipeline_runs (
     rows_read bigint, checks_run bigint, checks_failed bigint, recorded_at timestamptz
 );
 create table if not exists ops.feed_status (
-    run_id varchar, feed varchar, status varchar, reason varchar, newest_data date,
-    data_owner varchar, owner_notified boolean, recorded_at timestamptz,
-    primary key (run_id, feed)
+    run_id varchar, feed varchar, area_code varchar default '', status varchar, reason varchar,
+    newest_data date, data_owner varchar, owner_notified boolean, recorded_at timestamptz, as_of date,
+    primary key (run_id, feed, area_code)
 );
 -- The run's as-of date: how far a feed's data reaches (live: the run's date; stale: its newest data),
 -- which the dbt coverage of a feed without monthly files reads (int_feed_periods__*).
 alter table ops.feed_status add column if not exists as_of date;
+"""
+# A feed read per LA (one database each) is decided per area: one LA blocked, the others read. '' for a
+# feed read once for every area. A ledger from before areas is rebuilt with '' in every row, keyed anew.
+FEED_STATUS_BY_AREA = """
+alter table ops.feed_status add column if not exists area_code varchar default '';
+create table ops.feed_status_by_area as select * replace (coalesce(area_code, '') as area_code) from ops.feed_status;
+drop table ops.feed_status;
+create table ops.feed_status (
+    run_id varchar, feed varchar, area_code varchar default '', status varchar, reason varchar,
+    newest_data date, data_owner varchar, owner_notified boolean, recorded_at timestamptz, as_of date,
+    primary key (run_id, feed, area_code)
+);
+insert into ops.feed_status by name select * from ops.feed_status_by_area;
+drop table ops.feed_status_by_area;
 """
 FEED_STATUSES = ("live", "blocked", "stale")  # blocked: IG register or access refused; stale: too old
 
@@ -34,17 +48,29 @@ def record_feed(
     data_owner: str | None = None,
     owner_notified: bool = False,
     as_of: str | None = None,
+    area_code: str = "",
 ) -> None:
-    """What a run (as of `as_of`) decided about a feed: read (live), not read (blocked) or read but too
-    old (stale)."""
+    """What a run (as of `as_of`) decided about a feed, for one LA (`area_code`) when the feed is read per
+    LA: read (live), not read (blocked) or read but too old (stale)."""
     if status not in FEED_STATUSES:
         raise ValueError(f"feed status {status!r} is not one of {FEED_STATUSES}")
-    con.execute(LEDGER_DDL)
+    ensure_ledger(con)
     con.execute(
-        "insert or replace into ops.feed_status (run_id, feed, status, reason, newest_data, data_owner, "
-        "owner_notified, recorded_at, as_of) values (?, ?, ?, ?, ?, ?, ?, now(), ?)",
-        [run_id, feed, status, reason, newest_data, data_owner, owner_notified, as_of],
+        "insert or replace into ops.feed_status (run_id, feed, area_code, status, reason, newest_data, "
+        "data_owner, owner_notified, recorded_at, as_of) values (?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+        [run_id, feed, area_code, status, reason, newest_data, data_owner, owner_notified, as_of],
     )
+
+
+def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """The ledger tables, feed_status keyed by area (an older ledger's rows kept, for every area)."""
+    con.execute(LEDGER_DDL)
+    keyed = con.execute(
+        "select count(*) from duckdb_constraints() where schema_name = 'ops' and table_name = 'feed_status' "
+        "and constraint_type = 'PRIMARY KEY' and list_contains(constraint_column_names, 'area_code')"
+    ).fetchone()[0]
+    if not keyed:
+        con.execute(FEED_STATUS_BY_AREA)
 
 
 def record_run(
@@ -56,7 +82,7 @@ def record_run(
     checks_failed: int,
 ) -> None:
     """Upsert the run's ledger row; feeds and rows read come from the batches this run loaded."""
-    con.execute(LEDGER_DDL)
+    ensure_ledger(con)
     batches = (
         con.execute(
             "select feed, sum(rows_in), sum(rows_loaded), sum(rows_rejected) from ops.loaded_batches "
@@ -71,11 +97,19 @@ def record_run(
         for feed, rin, rl, rr in batches
     }
     decided = con.execute(
-        "select feed, status, reason, newest_data from ops.feed_status where run_id = ?", [run_id]
+        "select feed, area_code, status, reason, newest_data from ops.feed_status where run_id = ? "
+        "order by feed, area_code",
+        [run_id],
     ).fetchall()
-    for feed, feed_status, reason, newest in decided:
+    for feed, area, feed_status, reason, newest in decided:
         entry = feeds.setdefault(feed, {"rows_in": 0, "rows_loaded": 0, "rows_rejected": 0})
-        entry.update(status=feed_status, reason=reason, newest_data=newest and newest.isoformat())
+        decision = {"status": feed_status, "reason": reason, "newest_data": newest and newest.isoformat()}
+        if area:  # a feed read per LA: each LA's decision, and the feed's status when they agree
+            entry.setdefault("areas", {})[area] = decision
+            statuses = {d["status"] for d in entry["areas"].values()}
+            entry["status"] = statuses.pop() if len(statuses) == 1 else "mixed"
+        else:
+            entry.update(decision)
     con.execute(
         "insert or replace into ops.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, now())",
         [
@@ -108,9 +142,13 @@ def newer_publication(con: duckdb.DuckDBPyConnection, as_of: str) -> str | None:
     return newest.isoformat() if newest is not None and newest.isoformat() > as_of else None
 
 
-def blocked_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:
-    """The agreements the run recorded as blocked (not read)."""
+def blocked_feeds(con: duckdb.DuckDBPyConnection, run_id: str, area_code: str = "") -> set[str]:
+    """The agreements the run recorded as blocked (not read), for every area or for `area_code`'s."""
     if not has_ops_table(con, "feed_status"):
         return set()
-    rows = con.execute("select feed from ops.feed_status where run_id = ? and status = 'blocked'", [run_id])
+    ensure_ledger(con)
+    rows = con.execute(
+        "select feed from ops.feed_status where run_id = ? and status = 'blocked' and area_code in ('', ?)",
+        [run_id, area_code],
+    )
     return {feed for (feed,) in rows.fetchall()}

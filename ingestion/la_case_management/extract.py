@@ -96,7 +96,7 @@ def extract(
     if ahead:
         log.warning("%s %s: watermark in the future, read in full: %s", FEED, area_code, ", ".join(ahead))
         watermarks = {t: mark for t, mark in watermarks.items() if t not in ahead}
-    batch_id = landing.batch_id_for(FEED, run_id)
+    batch_id = landing.batch_id_for(FEED, run_id, area_code)
     engine = sa.create_engine(url)
     tables: list[landing.TableBatch] = []
     try:

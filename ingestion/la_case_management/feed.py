@@ -10,7 +10,9 @@ FEED = Feed(
         Agreement(
             "la_case_management",
             kpi_feeds=("la_case_management",),
-            newest_data_sql="select max(last_modified_at)::date from raw_la_case_management.ssd_ehcp_requests",
+            # One LA's newest change ($area: the LA read; '' for every LA).
+            newest_data_sql="select max(last_modified_at)::date from raw_la_case_management.ssd_ehcp_requests "
+            "where $area = '' or area_code = $area",
         ),
     ),
     read="ingestion.la_case_management.extract:read",

@@ -40,9 +40,28 @@ def test_warehouse_writers_share_one_pool(dagbag):
     from orchestration.settings import WAREHOUSE_POOL
 
     dag = dagbag.dags["send_pipeline"]
-    # The scorecard only reads the published file, after publish: it needs no turn at the build file.
-    assert {t.pool for t in dag.tasks if t.task_id != "build_scorecard"} == {WAREHOUSE_POOL}
+    # The scorecard only reads the published file, after publish, and listing an LA's connections reads an
+    # Airflow Variable: neither needs a turn at the build file.
+    readers = {"build_scorecard", "sources_la_case_management"}
+    assert {t.pool for t in dag.tasks if t.task_id not in readers} == {WAREHOUSE_POOL}
     assert dag.get_task("build_scorecard").upstream_task_ids == {"publish"}
+
+
+def test_a_feed_read_per_la_has_its_extract_mapped_over_the_la_connections(dagbag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    from ingestion import registry
+
+    dag = dagbag.dags["send_pipeline"]
+    for feed in registry.feeds():
+        extract = dag.get_task(f"extract_{feed.name}")
+        if feed.kind == "database":
+            assert isinstance(extract, MappedOperator), feed.name
+            assert extract.upstream_task_ids == {f"sources_{feed.name}"}
+            assert set(extract.op_kwargs_expand_input.value) == {"connection_id"}
+        else:
+            assert not isinstance(extract, MappedOperator), feed.name
+        assert dag.get_task(f"load_{feed.name}").upstream_task_ids == {f"extract_{feed.name}"}
 
 
 def test_dbt_runs_as_one_build_task(dagbag):

@@ -240,3 +240,40 @@ def test_an_agreement_blocked_later_in_the_run_gets_a_notice_naming_only_it(con,
     con.execute("create table raw_icb_nd_pathway.nd_waiting_list as select date '2026-08-31' as snapshot_date")
     feeds.check_freshness(con, run, ["icb_nd_waiting_list"], _owner_notifier("run_1", "load_icb_nd_pathway"))
     assert [n["feeds"] for n in alert_log()] == [["icb_nd_referrals"], ["icb_nd_waiting_list"]]
+
+
+def test_a_ledger_from_before_areas_keeps_its_rows_for_every_area(con):
+    con.execute(
+        "create schema ops; create table ops.feed_status (run_id varchar, feed varchar, status varchar, "
+        "reason varchar, newest_data date, data_owner varchar, owner_notified boolean, recorded_at timestamptz, "
+        "as_of date, primary key (run_id, feed))"
+    )
+    con.execute(
+        "insert into ops.feed_status values ('run_0', 'la_case_management', 'live', '', null, 'BI', false, now(), null)"
+    )
+    ledger.record_feed(con, "run_1", "la_case_management", "blocked", "suspended", area_code="E06000009")
+    ledger.record_feed(con, "run_1", "la_case_management", "live", area_code="E10000017")
+    rows = con.execute("select run_id, area_code, status from ops.feed_status order by all").fetchall()
+    assert rows == [("run_0", "", "live"), ("run_1", "E06000009", "blocked"), ("run_1", "E10000017", "live")]
+    assert ledger.blocked_feeds(con, "run_1", "E06000009") == {"la_case_management"}
+    assert ledger.blocked_feeds(con, "run_1", "E10000017") == set()
+
+
+def test_an_la_s_register_decision_and_refusal_are_its_own(con, register, tmp_path):
+    register(la_case_management={"areas": {"E06000009": {"status": "suspended", "data_owner": "Blackpool BI"}}})
+    told = []
+
+    def notify(decisions, kpis):
+        told.append([(d.feed, d.area_code, d.data_owner) for d in decisions])
+        return True
+
+    for area in ("E06000009", "E10000017"):
+        run = feeds.SourceRun("la_case_management", AS_OF, "run_1", area)
+        feeds.extract_source(con, run, lambda allowed: _refused(tmp_path), notify)
+    assert told == [
+        [("la_case_management", "E06000009", "Blackpool BI")],
+        [("la_case_management", "E10000017", "LA SEND business intelligence team")],
+    ]
+    rows = con.execute("select area_code, reason from ops.feed_status order by area_code").fetchall()
+    assert rows[0] == ("E06000009", "la_case_management for E06000009 is suspended in the IG register (internal)")
+    assert rows[1][0] == "E10000017" and rows[1][1].startswith("la_case_management for E10000017: access refused")

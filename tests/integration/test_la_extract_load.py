@@ -149,7 +149,7 @@ def test_full_reconciliation_records_rows_deleted_at_source(small_source, tmp_pa
     expected = {("ssd_ehcp_requests", r) for r in gone_requests} | {("ssd_person", person_hash)}
     assert _deleted(con) == expected
     detected = con.execute("select distinct _batch_id from raw_la_case_management.deleted_keys").fetchall()
-    assert detected == [("la_case_management__run-3",)]
+    assert detected == [("la_case_management__run-3__E10000017",)]
 
 
 def test_reconciliation_is_due_on_the_first_run_and_then_every_n_days():
@@ -340,12 +340,13 @@ def test_a_primary_key_repeated_at_source_is_rejected_in_every_row_across_chunks
     # Present at source, so not deleted: the version loaded before stays current until the source is fixed.
     assert _deleted(con) == set()
     rejected = con.execute(
-        "select count(*) from ops.rejected_rows where batch_id = 'la_case_management__run-2' and action = 'rejected'"
+        "select count(*) from ops.rejected_rows "
+        "where batch_id = 'la_case_management__run-2__E10000017' and action = 'rejected'"
     ).fetchone()
     assert rejected == (7,)
     accounting = con.execute(
         "select rows_in, rows_loaded, rows_rejected from ops.loaded_batches "
-        "where batch_id = 'la_case_management__run-2' and source_table = 'ssd_ehcp_requests'"
+        "where batch_id = 'la_case_management__run-2__E10000017' and source_table = 'ssd_ehcp_requests'"
     ).fetchone()
     assert accounting == (12, 7, 5)
     held = con.execute(

@@ -1,66 +1,108 @@
-"""The LA case-management feed blocked on the real DAG: two monthly `airflow dags test` runs on one
-warehouse, the second with the LA feed suspended in the IG register. The month the blocked run adds
-must fall back (manual scorecard or missing), never be computed from what was loaded a month earlier
-as if it were complete; the months the last read covered keep their feed values."""
+"""The LA case-management feed of the ICB footprint's four LAs (the `region` scale) on the real DAG: the
+extract mapped over one connection per LA, two monthly `airflow dags test` runs on one warehouse, the
+second with one LA (Blackpool) suspended under its own agreement in the IG register. That LA's month
+must fall back (manual scorecard or missing), never be computed from what was loaded a month earlier as
+if it were complete, while the three other LAs are read and computed as before; the months the last
+read covered keep their feed values; Blackpool's own data owner is told, once."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from devtools.environment import local_environment, prepare
+from devtools.environment import la_connections, local_environment, prepare
 from devtools.walkthrough import Scenario, run_scenarios
 from orchestration.settings import Settings
 from synthetic.generator import generate_all
+from synthetic.scales import SCALES
 
 pytestmark = pytest.mark.slow
 FINAL = dt.date(2026, 11, 23)
-SUSPENDED = {"la_case_management": {"status": "suspended"}}
+AREAS = SCALES["region"].areas()
+BLOCKED = "E06000009"  # Blackpool
+BLACKPOOL_TERMS = {
+    "status": "suspended",
+    "agreement_reference": "BPL-DSA-7",
+    "data_owner": "Blackpool SEND business intelligence",
+    "contact": "send.bi@blackpool.example",
+}
+BLACKPOOL = {BLOCKED: BLACKPOOL_TERMS}  # its own terms, laid over the feed's
 SCENARIOS = (
-    Scenario("every feed live", 1),
-    Scenario("LA case-management suspended in the IG register", 0, register=SUSPENDED),
+    Scenario("every LA live", 1),
+    Scenario("Blackpool suspended in the IG register", 0, register={"la_case_management": {"areas": BLACKPOOL}}),
 )
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("la_blocked")
-    env = {**os.environ, **local_environment(work), "SEND_DFE_RELEASE_DIR": str(work / "no_dfe_release")}
+    source = f"sqlite:///{work / 'source' / 'la_{area_code}.sqlite'}"
+    env = {
+        **os.environ,
+        **local_environment(work),
+        **la_connections({area: source.replace("{area_code}", area) for area in AREAS}),
+        "SEND_DFE_RELEASE_DIR": str(work / "no_dfe_release"),
+    }
     settings = Settings.from_env(env)
     settings.inbox("dfe_ehcp_statistics").mkdir(parents=True)
-    source = json.loads(env["AIRFLOW_CONN_LA_CASE_MANAGEMENT"])["extra"]["sqlalchemy_url"]
-    Path(source.removeprefix("sqlite:///")).parent.mkdir(parents=True)
-    generate_all("demo", seed=42, as_of=FINAL, target=source, out=work / "drop", dirty_rate=0.0, size=0.3,
-                 progress=False, icb_months=4, jobs=1)  # fmt: skip
+    (work / "source").mkdir()
+    generate_all("region", seed=42, as_of=FINAL, target=source, out=work / "drop", dirty_rate=0.0, size=0.05,
+                 progress=False, icb_months=3, jobs=2)  # fmt: skip
     prepare(env, work / "prepare.log")
     outcomes = run_scenarios(env, work / "drop", FINAL, work / "runs.log", echo=lambda line: None, scenarios=SCENARIOS)
     with duckdb.connect(str(settings.published_path), read_only=True) as con:
         published = con.execute(
-            "select kpi_code, period_start, provenance from marts.kpi_values "
-            "where kpi_code in (select kpi_code from marts.kpi_catalogue where computing_feed = 'la_case_management')"
+            "select area_code, kpi_code, period_start, provenance from marts.kpi_values where area_type = 'la' "
+            "and kpi_code in (select kpi_code from marts.kpi_catalogue where computing_feed = 'la_case_management')"
         ).fetchall()
-    return outcomes, published
+        decided = con.execute(
+            "select run_id, area_code, status, reason, data_owner, owner_notified from ops.feed_status "
+            "where feed = 'la_case_management' order by run_id, area_code"
+        ).fetchall()
+    with duckdb.connect(str(settings.build_path), read_only=True) as con:
+        watermarks = con.execute(
+            "select area_code, count(*) from ops.extract_watermarks group by all order by 1"
+        ).fetchall()
+    return outcomes, published, decided, watermarks
 
 
-def test_the_month_a_blocked_la_run_adds_falls_back_and_the_months_before_keep_the_feed(runs):
-    (live, blocked), published = runs
-    la_kpis = {kpi for kpi, _, _ in published}
+def _provenance(published, area: str, period: dt.date) -> set[str]:
+    return {p for a, _, month, p in published if a == area and month == period}
+
+
+def test_every_la_of_the_footprint_is_extracted_through_its_own_connection(runs):
+    (live, blocked), published, decided, watermarks = runs
+    assert {area for area, _, _, _ in published} == set(AREAS)
+    assert [area for area, _ in watermarks] == sorted(AREAS)  # each LA's watermarks its own
+    first_run = [row for row in decided if row[0] == live.run_id]
+    assert [(area, status) for _, area, status, *_ in first_run] == [(area, "live") for area in sorted(AREAS)]
+    for area in AREAS:
+        assert _provenance(published, area, live.period) == {"feed"}, area
+
+
+def test_one_blocked_la_falls_back_and_leaves_the_others_untouched(runs):
+    (live, blocked), published, decided, _ = runs
     assert blocked.period > live.period  # the blocked run publishes one more month
-    assert {live.provenance[kpi] for kpi in la_kpis} == {"feed"}
-    added = {blocked.provenance[kpi] for kpi in la_kpis}
+    added = _provenance(published, BLOCKED, blocked.period)
     assert "feed" not in added and added <= {"manual", "missing"}, added
-    before = {p for kpi, period, p in published if period == live.period}
-    assert before == {"feed"}  # what the last read covered still stands
-    assert {p for kpi, p in blocked.provenance.items() if kpi.startswith("ND_")} == {"feed"}  # the ICB untouched
+    assert _provenance(published, BLOCKED, live.period) == {"feed"}  # what the last read covered still stands
+    for area in set(AREAS) - {BLOCKED}:
+        assert _provenance(published, area, blocked.period) == {"feed"}, area
+    second_run = {area: row for run, area, *row, _ in decided if run == blocked.run_id}
+    assert {area: status for area, (status, _, _) in second_run.items()} == {
+        area: "blocked" if area == BLOCKED else "live" for area in AREAS
+    }
+    status, reason, owner = second_run[BLOCKED]
+    assert reason == f"la_case_management for {BLOCKED} is suspended in the IG register (BPL-DSA-7)"
+    assert owner == BLACKPOOL_TERMS["data_owner"]
 
 
-def test_the_la_data_owner_is_told_once_naming_the_kpis_that_fall_back(runs):
-    (_, blocked), published = runs
+def test_the_blocked_la_s_own_data_owner_is_told_once(runs):
+    (_, blocked), published, _, _ = runs
     [notice] = [n for n in blocked.notices if n["source"] == "la_case_management"]
-    assert notice["feeds"] == ["la_case_management"] and "suspended" in notice["reason"]
-    assert {kpi for kpi, _, _ in published} <= set(notice["kpis_falling_back"])
+    assert notice["area_code"] == BLOCKED and notice["feeds"] == ["la_case_management"]
+    assert (notice["data_owner"], notice["contact"]) == (BLACKPOOL_TERMS["data_owner"], BLACKPOOL_TERMS["contact"])
+    assert {kpi for _, kpi, _, _ in published} <= set(notice["kpis_falling_back"])

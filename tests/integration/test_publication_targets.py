@@ -189,7 +189,7 @@ def _documented_build(path: Path) -> duckdb.DuckDBPyConnection:
     for ddl in (OPS_DDL, LEDGER_DDL, RESULTS_DDL):
         con.execute(ddl)
     con.execute(
-        "insert into ops.feed_status values ('run-1', 'la_case_management', 'live', '', date '2024-06-30', "
+        "insert into ops.feed_status values ('run-1', 'la_case_management', '', 'live', '', date '2024-06-30', "
         "'LA SEND business intelligence team', false, now(), date '2024-07-01')"
     )
     return con

@@ -85,3 +85,54 @@ def test_a_register_missing_a_declared_agreement_or_naming_an_unknown_one_is_ref
     path.write_text(yaml.safe_dump(entries))
     with pytest.raises(ValueError, match="no entry for icb_nd_waiting_list.*entries no feed declares: icb_nd_referals"):
         ig_register.check_covers_registry(load_register(path), path)
+
+
+def _la_register(tmp_path, areas):
+    entry = {
+        "status": "live",
+        "agreement_reference": "internal",
+        "agreement_expires": None,
+        "data_owner": "LA BI",
+        "contact": "bi@la.example",
+        "freshness_limit_days": 7,
+        "areas": areas,
+    }
+    path = tmp_path / "register.yml"
+    path.write_text(yaml.safe_dump({"feeds": {"la_case_management": entry}}))
+    return load_register(path)
+
+
+def test_an_la_s_own_terms_decide_for_that_la_alone(tmp_path):
+    own = {
+        "status": "suspended",
+        "agreement_reference": "BPL-1",
+        "data_owner": "Blackpool BI",
+        "contact": "b@x.example",
+    }
+    register = _la_register(tmp_path, {"E06000009": own})
+    blackpool = decide("la_case_management", AS_OF, register, area_code="E06000009")
+    assert not blackpool.allowed and blackpool.area_code == "E06000009"
+    assert blackpool.reason == "la_case_management for E06000009 is suspended in the IG register (BPL-1)"
+    assert (blackpool.data_owner, blackpool.contact) == ("Blackpool BI", "b@x.example")
+    lancashire = decide("la_case_management", AS_OF, register, area_code="E10000017")
+    assert lancashire.allowed and lancashire.data_owner == "LA BI"  # no terms of its own: the feed's
+    assert decide("la_case_management", AS_OF, register).allowed
+
+
+def test_an_la_s_own_agreement_expires_and_freshness_limit_apply_to_it(tmp_path):
+    register = _la_register(
+        tmp_path,
+        {"E06000008": {"agreement_reference": "BWD-2", "agreement_expires": "2026-11-01", "freshness_limit_days": 30}},
+    )
+    expired = decide("la_case_management", AS_OF, register, area_code="E06000008")
+    assert not expired.allowed and "BWD-2 expired on 2026-11-01" in expired.reason
+    newest = AS_OF - dt.timedelta(days=20)
+    assert stale("la_case_management", newest, AS_OF, register, "E06000008").allowed  # its own 30 days
+    assert not stale("la_case_management", newest, AS_OF, register, "E10000017").allowed  # the feed's 7
+
+
+def test_an_la_s_terms_are_validated_like_the_feed_s(tmp_path):
+    with pytest.raises(ValueError, match="status"):
+        _la_register(tmp_path, {"E06000009": {"status": "paused"}})
+    with pytest.raises(ValueError, match="Extra inputs"):
+        _la_register(tmp_path, {"E06000009": {"owner": "typo"}})

@@ -4,7 +4,8 @@
 -- date; a run that found it stale reaches only its newest change; a blocked run reads nothing, so the
 -- data still reaches where the last read left it. Months after that fall back (manual scorecard or
 -- missing) instead of being computed from what was loaded before as if complete. Data loaded outside
--- a pipeline run (no ledger) reaches the as-of date, the rule kpi_values uses.
+-- a pipeline run (no ledger) reaches the as-of date, the rule kpi_values uses. Per LA: one LA's
+-- blocked database leaves the others' months as they are.
 with firsts as (
     select
         area_code,
@@ -21,30 +22,39 @@ decisions as (
     from
         {{ ops_table(
             'feed_status',
-            "null::varchar as feed, null::varchar as status, null::date as as_of, null::date as newest_data"
+            "null::varchar as feed, null::varchar as area_code, null::varchar as status, "
+            ~ "null::date as as_of, null::date as newest_data"
         ) }}
     where feed = 'la_case_management'
 ),
 
+-- Each LA's database is decided on its own (area_code); '' is a decision for every LA (ledgers from
+-- before the extract was read per LA).
 reach as (
     select
-        least(
-            coalesce(
-                max(case status when 'live' then as_of when 'stale' then newest_data end),
-                date '{{ as_of_date() }}'
-            ),
-            date '{{ as_of_date() }}'
-        ) as reaches
+        coalesce(area_code, '') as area_code,
+        max(case status when 'live' then as_of when 'stale' then newest_data end) as reaches
     from decisions
+    group by all
 )
 
 select
     firsts.area_code,
     months.period_start::date as period_start
 from firsts
-cross join reach
+left join reach as own on firsts.area_code = own.area_code
+left join reach as every_area on every_area.area_code = ''
 cross join
     unnest(
         range(firsts.first_period_start, date '{{ as_of_date() }}', interval 1 month)
     ) as months (period_start)
-where months.period_start + interval 1 month <= reach.reaches
+where
+    months.period_start + interval 1 month
+    <= least(
+        case
+            when own.area_code is not null then coalesce(own.reaches, date '{{ as_of_date() }}')
+            when every_area.area_code is not null then coalesce(every_area.reaches, date '{{ as_of_date() }}')
+            else date '{{ as_of_date() }}'
+        end,
+        date '{{ as_of_date() }}'
+    )
