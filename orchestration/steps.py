@@ -83,7 +83,7 @@ def load(feed_name: str, run: SourceRun, settings: Settings, manifests: list[Pat
     settings.build_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.build_path)) as con:
         loading.ensure_raw_tables(con, feed_name)
-        rows = sum(loading.load_batch(con, manifest) for manifest in manifests)
+        rows = loading.load_batches(con, manifests)  # one insert per raw table for every LA's batch
         per_area = registry.feed(feed_name).kind == "database"
         areas = sorted({landing.read_manifest(m).area_code for m in manifests}) if per_area else [""]
         for area in areas:
