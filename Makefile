@@ -64,7 +64,7 @@ docs: install manifest  ## dbt docs for the marts, in dbt_project/target/index.h
 	cd dbt_project && $(DBT_ENV) ../.venv/bin/dbt docs generate --empty-catalog --quiet
 
 bench: install manifest  ## stage timings and peak memory per scale, floor, incremental run: .local/bench/pipeline.json
-	$(PY) -m bench.pipeline --scales "$${BENCH_SCALES:-lancashire,region,national}" --repeat "$${BENCH_REPEAT:-3}" --keep-sources
+	$(PY) -m bench.pipeline --scales "$${BENCH_SCALES:-lancashire,region,national}" --repeat "$${BENCH_REPEAT:-3}" --keep-sources $${BENCH_OPTIONS:-}
 
 clean:
 	rm -rf .local dbt_project/target dbt_project/logs
