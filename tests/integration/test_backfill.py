@@ -6,10 +6,11 @@ the source is regenerated as it stood on that run's date: rows appear, decisions
 are filled in later, dirty rows stay as they were. Each run extracts incrementally from the previous
 run's watermark into one build warehouse, so the raw layer stacks one batch per run and staging must
 pick the newest version of every row. The fresh warehouse is built by a single run on the final
-source. Runs are six months apart by default (5 runs spanning 24 months) rather than a month apart, to
-keep the test within a few minutes: every kind of change a monthly cadence sees (new rows, rows updated
-or deleted after an earlier extract, rejected rows) happens between these runs too, only in fewer
-batches. SEND_BACKFILL_STEP_MONTHS=3 or =1 runs the quarterly (9 runs) or monthly (25 runs) catch-up.
+source. Runs are twelve months apart by default (3 runs spanning 24 months) rather than a month apart,
+to keep the test within a few minutes: every kind of change a monthly cadence sees (new rows, rows
+updated or deleted after an earlier extract, rejected rows) happens between these runs too, only in
+fewer batches. SEND_BACKFILL_STEP_MONTHS=6, 3 or 1 runs the half-yearly (5 runs), quarterly (9) or
+monthly (25) catch-up.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from orchestration.settings import REPO_ROOT
 pytestmark = pytest.mark.slow
 FIRST = dt.date(2023, 7, 1)
 MONTHS = 24
-STEP_MONTHS = int(os.environ.get("SEND_BACKFILL_STEP_MONTHS", "6"))
+STEP_MONTHS = int(os.environ.get("SEND_BACKFILL_STEP_MONTHS", "12"))
 SOURCE_SIZE = 0.5  # of the demo scale: ~300 EHC needs assessment requests a year
 # Differ between any two runs by design (the data dictionary's examples include run ids and timestamps).
 VOLATILE = {"refreshed_at", "run_id", "example_value"}
