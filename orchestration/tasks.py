@@ -26,17 +26,24 @@ def _notifier(context):
 
 def source_connections(feed: str) -> list[str]:
     """The Airflow connections of a feed read per source database (one per LA): the Variable
-    `<feed>_connections` (a JSON list of connection ids), else the feed's one connection."""
-    from airflow.sdk import Variable
+    `<feed>_connections` (a JSON list of connection ids), else the feed's one connection. Each must
+    exist and name its LA, and no two the same LA (their batches and IG decisions would collide): checked
+    here, before any LA is read."""
+    from airflow.sdk import BaseHook, Variable
 
     from ingestion import registry
+    from orchestration import connections
 
     declared = registry.feed(feed)
     ids = Variable.get(f"{feed}_connections", default=[declared.connection_id], deserialize_json=True)
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
         raise ValueError(f"Variable {feed}_connections must be a JSON list of connection ids, e.g. {[feed]}")
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"Variable {feed}_connections names a connection twice")
+    areas: dict[str, list[str]] = {}
+    for conn_id in ids:
+        areas.setdefault(connections.area_code(BaseHook.get_connection(conn_id)), []).append(conn_id)
+    shared = [f"{area} ({', '.join(held)})" for area, held in areas.items() if len(held) > 1]
+    if shared:
+        raise ValueError(f"Variable {feed}_connections: one connection per LA; more than one for {'; '.join(shared)}")
     return ids
 
 
