@@ -217,6 +217,8 @@ def _record_batches(con, manifests: list[landing.Manifest]) -> None:
         for m in manifests
         for t in m.tables
     ]  # fmt: skip
+    if not rows:  # batches without tables: nothing to record
+        return
     con.register("_batches", pa.Table.from_pylist(rows))
     try:
         con.execute(

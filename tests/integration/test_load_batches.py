@@ -96,3 +96,13 @@ def test_batches_of_two_feeds_are_not_loaded_together(runs, tmp_path):
     other.write_text(json.dumps({**json.loads(first[0].read_text()), "feed": "icb_nd_pathway"}))
     with duckdb.connect() as con, pytest.raises(ValueError, match="batches of one feed"):
         load.load_batches(con, [first[0], other])
+
+
+def test_a_batch_without_tables_loads_nothing_and_fails_nothing(runs, tmp_path):
+    work, first, _ = runs
+    empty = tmp_path / "empty" / "manifest.json"
+    empty.parent.mkdir()
+    empty.write_text(json.dumps({**json.loads(first[0].read_text()), "batch_id": "empty", "tables": []}))
+    with duckdb.connect() as con:
+        assert load.load_batches(con, [empty]) == 0
+        assert con.execute("select count(*) from ops.loaded_batches").fetchone() == (0,)
