@@ -79,11 +79,10 @@ class SendRecoveryNotifier:
 
 def notify_owner(decisions: list[ig_register.Decision], context, kpis: list[str]) -> bool:
     """Tell one data owner, once per source system (and LA, for a feed read per LA) and run, which of their
-    agreements are blocked: one
-    notice naming each with its reason and the KPIs falling back. An agreement already named in a notice
-    of this run (a retried task, a step that ran earlier) is not named again; a notice goes out only for
-    agreements not yet named. The run goes on with the fallback, so this is a notice, not a failure alert.
-    Returns whether the owner has now been told of every one of `decisions` in this run."""
+    agreements are blocked: one notice naming each with its reason and the KPIs falling back. An agreement
+    already named in a notice of this run (a retried task, a step that ran earlier) is not named again; a
+    notice goes out only for agreements not yet named. The run goes on with the fallback, so this is a
+    notice, not a failure alert. Returns whether the owner has now been told of every one of `decisions` in this run."""
     ti = context["ti"]
     first = decisions[0]
     source, owner, contact, area = ig_register.source_of(first.feed), first.data_owner, first.contact, first.area_code
@@ -122,7 +121,7 @@ def notify_owner(decisions: list[ig_register.Decision], context, kpis: list[str]
             "log_url": log_url(ti.dag_id, ti.run_id, ti.task_id, ti.try_number),
             "runbook": f"{os.environ.get('SEND_RUNBOOK_BASE_URL', 'docs/runbooks')}/ig_blocker.md",
         }
-        named_source = f"{source} for {area}" if area else source
+        named_source = ig_register.named(source, area)
         feeds = ", ".join(notice["feeds"])
         subject = f"[SEND data platform] feed blocked: {named_source} ({feeds}; information governance)"
         lines = [

@@ -92,7 +92,7 @@ def read_source(
             raise
         register = ig_register.load_register()
         # The driver's message is foreign text (it may quote a path, a login or a value): redacted.
-        source = f"{run.source} for {run.area_code}" if run.area_code else run.source
+        source = ig_register.named(run.source, run.area_code)
         reason = f"{source}: access refused at run time ({type(error).__name__}: {redact(error, 200)})"
         entries = {feed: register.entry(feed, run.area_code) for feed in feeds}
         return None, [
@@ -135,11 +135,9 @@ def check_freshness(con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[
     for feed in feeds:
         entry = register.entry(feed, area)
         newest = _newest_data(con, feed, area)
-        if entry.freshness_limit_days is None or newest_data_sql(feed) is None:
-            ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=as_of, area_code=area)
-            continue
-        decision = ig_register.stale(feed, newest, run.as_of, register, area)
-        if decision.allowed:
+        checked = entry.freshness_limit_days is not None and newest_data_sql(feed) is not None
+        decision = ig_register.stale(feed, newest, run.as_of, register, area) if checked else None
+        if decision is None or decision.allowed:
             ledger.record_feed(con, run.run_id, feed, "live", "", newest, entry.data_owner, as_of=as_of, area_code=area)
         else:
             stale.append((decision, newest))

@@ -79,6 +79,11 @@ class Decision:
     area_code: str = ""  # the LA, for a feed read per LA
 
 
+def named(source: str, area_code: str = "") -> str:
+    """A feed or source as reasons and notices name it: with its LA when it is read per LA."""
+    return f"{source} for {area_code}" if area_code else source
+
+
 def source_of(feed: str) -> str:
     """The source system (feed of the registry) a register entry is an agreement of."""
     from ingestion import registry
@@ -117,7 +122,7 @@ def decide(feed: str, as_of: dt.date, register: Register | None = None, area_cod
     """Before extracting: a feed not live, or with an agreement expired on the as-of date, is blocked
     (for one LA, `area_code`, when the feed is read per LA)."""
     entry = (register or load_register()).entry(feed, area_code)
-    name = f"{feed} for {area_code}" if area_code else feed
+    name = named(feed, area_code)
     if entry.status != "live":
         reason = f"{name} is {entry.status.replace('_', ' ')} in the IG register ({entry.agreement_reference})"
     elif entry.agreement_expires is not None and entry.agreement_expires < as_of:
@@ -132,7 +137,7 @@ def stale(
 ) -> Decision:
     """After reading: a feed whose newest data is older than its freshness limit counts as blocked."""
     entry = (register or load_register()).entry(feed, area_code)
-    name = f"{feed} for {area_code}" if area_code else feed
+    name = named(feed, area_code)
     limit = entry.freshness_limit_days
     if limit is None:
         reason = ""

@@ -6,33 +6,30 @@ import json
 
 import duckdb
 
-LEDGER_DDL = """
-create schema if not exists ops;
-create table if not exists ops.pipeline_runs (
-    run_id varchar primary key, logical_date date, status varchar, feeds varchar,
-    rows_read bigint, checks_run bigint, checks_failed bigint, recorded_at timestamptz
-);
+FEED_STATUS_DDL = """
 create table if not exists ops.feed_status (
     run_id varchar, feed varchar, area_code varchar default '', status varchar, reason varchar,
     newest_data date, data_owner varchar, owner_notified boolean, recorded_at timestamptz, as_of date,
     primary key (run_id, feed, area_code)
 );
--- The run's as-of date: how far a feed's data reaches (live: the run's date; stale: its newest data),
+"""
+LEDGER_DDL = f"""
+create schema if not exists ops;
+create table if not exists ops.pipeline_runs (
+    run_id varchar primary key, logical_date date, status varchar, feeds varchar,
+    rows_read bigint, checks_run bigint, checks_failed bigint, recorded_at timestamptz
+);
+{FEED_STATUS_DDL}-- The run's as-of date: how far a feed's data reaches (live: the run's date; stale: its newest data),
 -- which the dbt coverage of a feed without monthly files reads (int_feed_periods__*).
 alter table ops.feed_status add column if not exists as_of date;
 """
 # A feed read per LA (one database each) is decided per area: one LA blocked, the others read. '' for a
 # feed read once for every area. A ledger from before areas is rebuilt with '' in every row, keyed anew.
-FEED_STATUS_BY_AREA = """
+FEED_STATUS_BY_AREA = f"""
 alter table ops.feed_status add column if not exists area_code varchar default '';
 create table ops.feed_status_by_area as select * replace (coalesce(area_code, '') as area_code) from ops.feed_status;
 drop table ops.feed_status;
-create table ops.feed_status (
-    run_id varchar, feed varchar, area_code varchar default '', status varchar, reason varchar,
-    newest_data date, data_owner varchar, owner_notified boolean, recorded_at timestamptz, as_of date,
-    primary key (run_id, feed, area_code)
-);
-insert into ops.feed_status by name select * from ops.feed_status_by_area;
+{FEED_STATUS_DDL}insert into ops.feed_status by name select * from ops.feed_status_by_area;
 drop table ops.feed_status_by_area;
 """
 FEED_STATUSES = ("live", "blocked", "stale")  # blocked: IG register or access refused; stale: too old
