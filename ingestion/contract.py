@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -161,6 +162,16 @@ def _to_number(text: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
+def _each_distinct(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """`fn` of every present value, worked out once per distinct value (a child recurs in every table
+    and monthly file: hashing, validating or screening each row again costs most of an intake); NA
+    and blank stay None."""
+    text = values.astype("string")
+    codes, uniques = pd.factorize(text.mask(text == ""))
+    results = np.array([*(fn(v) for v in uniques), None], dtype=object)
+    return pd.Series(results[codes], index=values.index, dtype=object)  # code -1 (no value) -> None
+
+
 def _is_personal(col: Column) -> bool:
     """Values of these columns never appear in a reject reason."""
     return col.identifier is not None or col.reduce_to is not None
@@ -204,6 +215,7 @@ def validate(
     scope: str = "",
     flag_dates_after: pd.Timestamp | None = None,
     screen_keys: bool = False,
+    record_keys: pd.Series | None = None,
 ) -> Validated:
     """Coerce types and check every row; a row with a problem in a mandatory or coded field is
     rejected with the reason, an invalid optional identifier is blanked (the row still counts).
@@ -215,15 +227,17 @@ def validate(
     rejects); None leaves those rules unchecked (reading a source as it is, e.g. for calibration).
     Record keys made of an identifier are hashed with `pseudonym_key`, or left blank; with
     `screen_keys` (files, where a shifted cell can put anything in a key column) any other key part
-    that looks personal is hashed too. Dates before their `not_before` column, or after
-    `flag_dates_after`, are flagged: kept as sent, reported.
+    that looks personal is hashed too; `record_keys` gives them ready made (`record_keys_of`). Dates
+    before their `not_before` column, or after `flag_dates_after`, are flagged: kept as sent, reported.
     """
     frame = frame.reset_index(drop=True)
     if row_numbers is None:
         numbers = pd.RangeIndex(first_row, first_row + len(frame)).to_numpy()
     else:
         numbers = pd.Series(row_numbers).to_numpy()
-    record_keys = record_keys_of(table, frame, pseudonym_key, scope, screen=screen_keys)
+    if record_keys is None:
+        record_keys = record_keys_of(table, frame, pseudonym_key, scope, screen=screen_keys)
+    record_keys = record_keys.reset_index(drop=True)
     problems: list[pd.DataFrame] = []
     rejected = pd.Series(False, index=frame.index)
     out = pd.DataFrame(index=frame.index)
@@ -345,9 +359,8 @@ def validate(
                     value = value.mask(bad)
             if col.free_text and readable.any():
                 # People type into these: an NHS number or postcode in a comment must not land.
-                kinds = pd.Series([privacy.identifier_in(v) for v in text[readable]], index=text[readable].index)
-                found = pd.Series(False, index=text.index)
-                found[kinds.index] = kinds.notna()
+                kinds = _each_distinct(text, privacy.identifier_in)
+                found = kinds.notna()
                 action = "rejected" if col.required else "blanked"
                 reasons = [
                     f"holds what looks like {k}: identifiers belong only in their own columns" for k in kinds.dropna()
@@ -372,10 +385,7 @@ def validate(
                 if action == "blanked" and bad.any():
                     value = value.mask(bad)
         if col.identifier is not None:
-            is_valid = identifiers.VALIDATORS[col.identifier]
-            candidates = value.astype(object).where(value.notna(), None)
-            verdicts = {v: is_valid(v) for v in set(candidates) if v is not None}  # a child recurs across files
-            valid = pd.Series([v is not None and verdicts[v] for v in candidates], index=value.index)
+            valid = _each_distinct(value, identifiers.VALIDATORS[col.identifier]).fillna(False).astype(bool)
             bad = readable & ~valid
             # The reason never repeats the raw identifier.
             action = "rejected" if col.required else "blanked"
@@ -383,7 +393,7 @@ def validate(
             if bad.any():
                 value = value.mask(bad)
         if col.reduce_to == "district":
-            district = value.map(identifiers.postcode_district, na_action="ignore")
+            district = _each_distinct(value, identifiers.postcode_district)
             bad = (readable & district.isna()).fillna(False).astype(bool)
             note(bad, name, "not a UK postcode", "rejected" if col.required else "blanked")
             if bad.any():
@@ -424,28 +434,17 @@ def record_keys_of(
             if pseudonym_key is None:
                 text = pd.Series(pd.NA, index=frame.index, dtype="string")
             else:
-                id_scope = scope if col.identifier == "la_person_id" else ""
-                text = pd.Series(
-                    [
-                        pd.NA
-                        if pd.isna(v) or v == ""
-                        else identifiers.pseudonymise(pseudonym_key, col.identifier, v, id_scope)
-                        for v in text
-                    ],
-                    index=frame.index,
-                    dtype="string",
-                )
+                text = _hashed(pseudonym_key, col.identifier, text, scope).astype("string")
         elif screen:
-            odd = (text.str.contains(privacy.LOOKS_PERSONAL.pattern, regex=True) | (text.str.len() > 64)).fillna(False)
-            if odd.any():
-                hashed = [
-                    pd.NA
-                    if pseudonym_key is None
-                    else "#" + identifiers.pseudonymise(pseudonym_key, "record_key", v)[:16]
-                    for v in text[odd]
-                ]
-                text = text.copy()
-                text[odd] = hashed
+            odd = _each_distinct(text, lambda v: len(v) > 64 or privacy.LOOKS_PERSONAL.search(v) is not None)
+            odd = odd.fillna(False).astype(bool)
+            if odd.any():  # long ids (7+ digits) look personal too: often every row of a file
+                hashed = None
+                if pseudonym_key is not None:
+                    hashed = _each_distinct(
+                        text.where(odd), lambda v: "#" + identifiers.pseudonymise(pseudonym_key, "record_key", v)[:16]
+                    ).astype("string")
+                text = text.mask(odd, hashed)
         parts.append(text.fillna(""))
     keys = parts[0]
     for part in parts[1:]:
@@ -458,16 +457,19 @@ def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> p
     frame = frame.copy()
     for name, col in table.columns.items():
         if col.identifier is not None:
-            id_scope = scope if col.identifier == "la_person_id" else ""
-            raw = frame.pop(name).astype(object).where(lambda s: s.notna(), None)
-            # Each distinct identifier hashed once: a child recurs in every monthly snapshot.
-            hashes = {v: identifiers.pseudonymise(key, col.identifier, v, id_scope) for v in set(raw) if v is not None}
-            frame[f"{name}_hash"] = [hashes.get(v) for v in raw]
+            frame[f"{name}_hash"] = _hashed(key, col.identifier, frame.pop(name), scope)
         elif col.reduce_to == "month":
             frame[name] = frame[name].dt.to_period("M").dt.to_timestamp()
         elif col.reduce_to == "district":
-            frame[name] = frame[name].map(identifiers.postcode_district, na_action="ignore").astype("string")
+            frame[name] = _each_distinct(frame[name], identifiers.postcode_district).astype("string")
     return frame
+
+
+def _hashed(key: bytes, kind: str, values: pd.Series, scope: str) -> pd.Series:
+    """The keyed hash of each identifier (None where there is none), once per distinct value; LA person
+    ids are only unique within their LA, so `scope` separates them."""
+    id_scope = scope if kind == "la_person_id" else ""
+    return _each_distinct(values, lambda v: identifiers.pseudonymise(key, kind, v, id_scope))
 
 
 ARROW_TYPES = {

@@ -181,9 +181,8 @@ def reconciliation_due(
     return age >= dt.timedelta(days=every_days)
 
 
-def _source_keys(spec, chunk: pd.DataFrame, key: bytes, area_code: str) -> pa.Table:
+def _source_keys(keys: pd.Series) -> pa.Table:
     """Primary keys present at source, as raw holds them (an identifier key hashed)."""
-    keys = contracts.record_keys_of(spec, chunk, key, area_code)
     return pa.table({"record_key": pa.array(keys.astype(object).where(keys != "", None), pa.string())})
 
 
@@ -322,15 +321,18 @@ class _TableLanding:
             return
         spec, run = self.spec, self.run
         self.rows_in += len(frame)
+        # Each row's key as raw holds it, hashed once for the source keys, the rejects and validation.
+        record_keys = contracts.record_keys_of(spec, frame, run.key, run.area_code)
         if run.full:  # a key repeated at source is still present at source: never recorded as deleted
-            keys_table = _source_keys(spec, frame, run.key, run.area_code)
+            keys_table = _source_keys(record_keys)
             self.keys_writer = self.keys_writer or pq.ParquetWriter(self.keys_path, keys_table.schema)
             self.keys_writer.write_table(keys_table)
         problems = []
         repeated = (keys.notna() & keys.duplicated(keep=False)).to_numpy(bool)
         if repeated.any():
-            problems.append(self._repeated_keys(frame[repeated], numbers[repeated], keys[repeated]))
+            problems.append(self._repeated_keys(numbers[repeated], keys[repeated], record_keys[repeated]))
             frame, numbers = frame[~repeated].reset_index(drop=True), numbers[~repeated]
+            record_keys = record_keys[~repeated]
         if len(frame):
             checked = contracts.validate(
                 self.source,
@@ -341,6 +343,7 @@ class _TableLanding:
                 pseudonym_key=run.key,
                 scope=run.area_code,
                 flag_dates_after=self.implausible_after,
+                record_keys=record_keys,
             )
             found = checked.rejects
             if spec.change_timestamp and len(checked.rows):
@@ -353,7 +356,7 @@ class _TableLanding:
         if problems:
             self._write_rejects(pd.concat(problems, ignore_index=True))
 
-    def _repeated_keys(self, rows: pd.DataFrame, numbers: np.ndarray, keys: pd.Series) -> pd.DataFrame:
+    def _repeated_keys(self, numbers: np.ndarray, keys: pd.Series, record_keys: pd.Series) -> pd.DataFrame:
         """Every row of a key repeated at source is rejected: which of them is the record is for the
         source to decide, and one of them loaded now would fail the warehouse's unique tests later."""
         shared = keys.map(keys.value_counts()).to_numpy()
@@ -361,7 +364,7 @@ class _TableLanding:
             {
                 "source": self.source,
                 "row_number": numbers,
-                "record_key": contracts.record_keys_of(self.spec, rows, self.run.key, self.run.area_code).to_numpy(),
+                "record_key": record_keys.to_numpy(),
                 "field": ", ".join(self.spec.primary_key),
                 "reason": [
                     f"primary key repeated at source: {n} rows share it; none loaded until the source is fixed"
