@@ -18,8 +18,10 @@ FEED_MACRO := dbt_project/macros/feed_registry.sql
 demo: install manifest  ## generate sources, run the pipeline DAG once, print the KPIs
 	$(PY) -m devtools demo
 
+# One pytest-xdist worker per core, each taking whole test files, so a file's module fixtures (a DAG
+# run, a dbt build) are made once.
 test: install manifest lint  ## lint, then every test (unit, DAG integrity, integration)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 up: install manifest  ## Airflow UI + scheduler + dag-processor + triggerer on the embedded defaults
 	$(PY) -m devtools up

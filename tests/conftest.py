@@ -65,8 +65,25 @@ def module_pg_url():
         yield url
 
 
+@pytest.fixture(autouse=True)
+def _report_figures(request):
+    """Figures a test (or a fixture it used) measured travel with its report: under pytest-xdist a
+    worker's FIGURES never reach the process that prints the summary."""
+    yield
+    while FIGURES:
+        request.node.user_properties.append(("figure", FIGURES.pop(0)))
+
+
 def pytest_terminal_summary(terminalreporter):
-    if FIGURES:
+    figures = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "teardown"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figure"
+    ]
+    if figures:
         terminalreporter.section("figures")
-        for line in FIGURES:
+        for line in dict.fromkeys(figures):
             terminalreporter.write_line(line)

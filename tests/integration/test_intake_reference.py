@@ -18,7 +18,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 
 from ingestion import landing, registry
 from ingestion.feed import ReadRequest
@@ -67,7 +66,6 @@ def _digest(feed: str, table: str, path: Path) -> dict:
     return {"kind": "landed", "source": f"{feed}.{table}", "row_number": len(lines), "reason": digest}
 
 
-@pytest.mark.timeout(600)
 def test_intake_rejects_and_lands_as_the_reference(tmp_path):
     found = intake_record(tmp_path)
     expected = pd.read_csv(REFERENCE, dtype="string", keep_default_na=False)
