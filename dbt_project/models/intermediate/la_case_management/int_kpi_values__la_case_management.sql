@@ -76,7 +76,9 @@ reviews_overdue as (
 ),
 
 -- Review decisions outstanding at month end more than 4 weeks after the meeting (past day 28), while
--- the plan is still in force (a ceased plan owes no decision on its review).
+-- the plan is still in force (a ceased plan owes no decision on its review; a review of a plan the
+-- warehouse does not hold, its row rejected at source, cannot be shown in force: AR_OVERDUE and
+-- EHCP_ACTIVE_PLANS leave that plan out too).
 review_decisions_outstanding as (
     select
         month_ends.area_code,
@@ -90,6 +92,7 @@ review_decisions_outstanding as (
             and month_ends.period_end > reviews.decision_deadline
             and (reviews.decision_date is null or month_ends.period_end < reviews.decision_date)
             and (reviews.plan_ceased_date is null or month_ends.period_end < reviews.plan_ceased_date)
+    where reviews.named_plan_id is not null
 ),
 
 -- New requests with no decision whether to assess at month end more than 6 weeks (42 days) after
