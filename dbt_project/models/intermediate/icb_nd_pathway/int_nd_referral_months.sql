@@ -67,7 +67,11 @@ select
         when
             first_contact_deadline between period_start and period_end
             and coalesce(first_contact_date > first_contact_deadline, true)
-            and not (first_contact_date is null and coalesce(closed_date <= first_contact_deadline, false))
+            -- closed by day 91 with no contact by then (a contact dated after the closure included)
+            and not (
+                coalesce(closed_date <= first_contact_deadline, false)
+                and coalesce(first_contact_date > closed_date, true)
+            )
             then false
     end as is_first_contact_within_13_weeks,
     is_waiting_at_month_end,
