@@ -10,8 +10,8 @@ intake of the ICB, manual and DfE feeds), load, `dbt build` (subprocess, as the 
 task runs the whole project), the Soda gate, publish (end to end: these, the marts published) and the
 board scorecard after them (pages and PDF board packs; `--no-scorecard` leaves it out). Short scales
 run the pipeline `--repeat` times from an empty warehouse and report medians; `national` runs once. In
-the same run a hand-written DuckDB script (bench/floor.sql) computes the headline KPIs straight from the
-landed Parquet: the platform's end-to-end time is reported as a multiple of it, and its published
+the same run a hand-written DuckDB script (bench/floor.sql) computes every feed-computed KPI straight from
+the landed Parquet: the platform's end-to-end time is reported as a multiple of it, and its published
 `marts.kpi_values` must equal the floor's figures.
 
 Then, on each scale of `--incremental` (default `lancashire`) just loaded, the LA sources are
@@ -57,8 +57,6 @@ PIPELINE_STAGES = ("extract", "land", "load", "dbt_build", "soda", "publish", "s
 # End to end is what publishes the marts (extract -> publish); the scorecard, built from them after, is
 # timed beside it (at national it prints 306 board packs) and can be left out (--no-scorecard).
 MARTS_STAGES = PIPELINE_STAGES[:-1]
-# KPI codes the floor recomputes; ND waiting over 13 weeks is summed over both pathways.
-FLOOR_KPIS = ("EHCP_20WK_ALL", "EHCP_DECISION_6WK", "AR_DECISION_4WK", "ND_WAITING_13WK")
 TARGETS = {
     "national_end_to_end_s": 120,
     "national_peak_mb": 4096,
@@ -353,60 +351,43 @@ def pipeline_run(workspace: Path, scale: str, as_of: dt.date, run_id: str, score
 
 
 def compare_with_floor(workspace: Path) -> dict:
-    """The published kpi_values (feed rows, monthly numerators and denominators summed per LA and
-    calendar year) against the floor's figures: every row must match."""
+    """The published kpi_values (LA rows the feeds computed) against the floor's figures: every row must
+    match. Flows (cases counted in the month they fell in) compare as monthly numerators and
+    denominators summed per LA and calendar year. Month-end states (waiting lists, open cases, active
+    plans, overdue counts, coverage) compare month by month, numerator and denominator exactly, since a
+    sum of month-end states over a year would hide offsetting errors; the weeks KPIs (mean weeks to
+    issue, longest open wait, median ND wait) also compare their `value` (a double: equal to 1e-9)
+    with its denominator, the cases it is over."""
     import duckdb
 
     published = workspace / "data" / "published" / "send.duckdb"
     con = duckdb.connect()
     con.execute(f"attach '{published}' as pub (read_only)")
-    # year_key: a month-end state (ND waiting) has no year; null never equals null in a join.
-    con.execute(
-        f"create table floor as select *, coalesce(year, 0) as year_key "
-        f"from read_parquet('{workspace / 'floor.parquet'}')"
-    )
+    con.execute(f"create table floor as select * from read_parquet('{workspace / 'floor.parquet'}')")
+    con.execute("create table kinds as select distinct kpi_code, period_start is not null as is_state from floor")
     con.execute(
         """
         create table platform as
-        select
-            case when kpi_code like 'ND_%_WAITING_13WK' then 'ND_WAITING_13WK' else kpi_code end as kpi_code,
-            area_code,
-            year(period_start) as year,
-            sum(numerator) as numerator,
-            sum(denominator) as denominator
-        from pub.marts.kpi_values
-        where provenance = 'feed'
-            and area_type = 'la'
-            and kpi_code in ('EHCP_20WK_ALL', 'EHCP_DECISION_6WK', 'AR_DECISION_4WK')
-        group by all
-        -- A covered year with no case is 0 / 0 here; the floor, counting cases, has no row for it.
-        having sum(denominator) > 0
-        union all
-        -- ND waiting is a month-end state: the last month end the platform computed every pathway of
-        -- the LA (the floor counts a month only when every provider of the LA delivered; the platform
-        -- judges each pathway alone). A pathway an aggregate-only provider serves is computed from
-        -- its waiting list (aggregate_feed), as the floor does.
-        select 'ND_WAITING_13WK', area_code, null, sum(numerator), null
-        from (
-            select * from (
-                select
-                    *,
-                    count(*) over (partition by area_code, period_start) as computed,
-                    count(distinct kpi_code) over (partition by area_code) as pathways
-                from pub.marts.kpi_values
-                where kpi_code in ('ND_ASD_WAITING_13WK', 'ND_ADHD_WAITING_13WK')
-                    and provenance in ('feed', 'aggregate_feed')
-                    and numerator is not null
-                    and area_type = 'la'
-            )
-            where computed = pathways
-            qualify period_start = max(period_start) over (partition by area_code)
+        with published as (
+            select v.*, k.is_state
+            from pub.marts.kpi_values as v
+            inner join kinds as k using (kpi_code)
+            where v.provenance = 'feed' and v.area_type = 'la'
         )
-        group by area_code
+
+        select kpi_code, area_code, year(period_start) as year, null::date as period_start,
+            sum(numerator) as numerator, sum(denominator) as denominator, null::double as value
+        from published
+        where not is_state
+        group by all
+        union all
+        select kpi_code, area_code, year(period_start), period_start, numerator, denominator,
+            -- the weeks KPIs carry their figure in value, numerator null
+            case when numerator is null then value end
+        from published
+        where is_state
         """
     )
-    con.execute("alter table platform add column year_key bigint")
-    con.execute("update platform set year_key = coalesce(year, 0)")
     # An LA whose feed the last run found stale or blocked falls back after its newest data (the IG
     # rules, which the floor does not model): its LA-feed figures are left out and named.
     fell_back = [
@@ -419,13 +400,27 @@ def compare_with_floor(workspace: Path) -> dict:
     ]
     mismatches = con.execute(
         """
-        select kpi_code, area_code, year_key as year,
+        select
+            coalesce(p.kpi_code, f.kpi_code) as kpi_code, coalesce(p.area_code, f.area_code) as area_code,
+            coalesce(p.year, f.year) as year, coalesce(p.period_start, f.period_start) as period_start,
             p.numerator as platform_numerator, f.numerator as floor_numerator,
-            p.denominator as platform_denominator, f.denominator as floor_denominator
+            p.denominator as platform_denominator, f.denominator as floor_denominator,
+            p.value as platform_value, f.value as floor_value
         from platform as p
-        full join floor as f using (kpi_code, area_code, year_key)
-        where (p.numerator is distinct from f.numerator or p.denominator is distinct from f.denominator)
-            and not (list_contains($fell_back, area_code) and kpi_code != 'ND_WAITING_13WK')
+        -- a flow's period_start is null on both sides: null never equals null in a join
+        full join floor as f
+            on p.kpi_code = f.kpi_code and p.area_code = f.area_code and p.year = f.year
+            and p.period_start is not distinct from f.period_start
+        where (
+                p.numerator is distinct from f.numerator
+                or p.denominator is distinct from f.denominator
+                or (p.value is null) != (f.value is null)
+                or abs(p.value - f.value) > 1e-9
+            )
+            and not (
+                list_contains($fell_back, coalesce(p.area_code, f.area_code))
+                and not starts_with(coalesce(p.kpi_code, f.kpi_code), 'ND_')
+            )
         order by all
         """,
         {"fell_back": fell_back},
@@ -434,15 +429,18 @@ def compare_with_floor(workspace: Path) -> dict:
     headline = con.execute(
         """
         select kpi_code, year, sum(numerator), sum(denominator)
-        from floor where kpi_code != 'ND_WAITING_13WK' and year between 2023 and 2025
+        from floor
+        where kpi_code in ('EHCP_20WK_ALL', 'EHCP_DECISION_6WK', 'AR_DECISION_4WK') and year between 2023 and 2025
         group by all order by all
         """
     ).fetchall()
     return {
         "rows_compared": compared,
+        "kpis_compared": con.execute("select count(*) from kinds").fetchone()[0],
         "equal": not mismatches,
         "mismatches": [list(map(_plain, m)) for m in mismatches[:20]],
         "mismatch_count": len(mismatches),
+        "mismatched_kpis": sorted({m[0] for m in mismatches}),
         "la_feed_fell_back": fell_back,
         "headline_all_areas": [
             {"kpi": k, "year": y, "numerator": int(n), "denominator": int(d), "percent": round(100 * n / d, 1)}
@@ -453,7 +451,9 @@ def compare_with_floor(workspace: Path) -> dict:
 
 
 def _plain(value):
-    return value if value is None or isinstance(value, int | str) else int(value)
+    if value is None or isinstance(value, int | str | float):
+        return value
+    return value.isoformat() if isinstance(value, dt.date) else int(value)
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -514,7 +514,7 @@ def bench_scale(scale: str, repeat: int, as_of: dt.date, keep_sources: bool = Fa
         check = run["kpi_check"]
         fell_back = ", ".join(check["la_feed_fell_back"])
         print(
-            f"   KPIs equal to the floor: {check['equal']} ({check['rows_compared']} LA x year x KPI rows"
+            f"   KPIs equal to the floor: {check['equal']} ({check['rows_compared']} rows: LA x KPI x year or month"
             + (f"; {check['mismatch_count']} differ, e.g. {check['mismatches'][:3]}" if not check["equal"] else "")
             + (f"; LA feed fell back, left out: {fell_back}" if fell_back else "")
             + ")",
