@@ -387,7 +387,7 @@ inner join feed_months as m
 where r.ehcr_ehcp_req_outcome = 'Y';
 
 -- Advice with its 6-week deadline; lapsed: never returned and its assessment withdrawn or decided by
--- the deadline.
+-- the deadline (an assessment the warehouse does not hold cannot be shown ended: not lapsed).
 create or replace temp table advice_timed as
 select
     v.area_code,
@@ -396,13 +396,16 @@ select
     v.ehad_advice_type as advice_type,
     v.ehad_received_date as received_date,
     v.ehad_requested_date + 42 as deadline,
-    v.ehad_received_date is null
-    and (
-        a.ehca_ehcp_assessment_outcome = 'W'
-        or (
-            a.ehca_ehcp_assessment_outcome in ('Y', 'N')
-            and a.ehca_ehcp_assessment_outcome_date <= v.ehad_requested_date + 42
-        )
+    coalesce(
+        v.ehad_received_date is null
+        and (
+            a.ehca_ehcp_assessment_outcome = 'W'
+            or (
+                a.ehca_ehcp_assessment_outcome in ('Y', 'N')
+                and a.ehca_ehcp_assessment_outcome_date <= v.ehad_requested_date + 42
+            )
+        ),
+        false
     ) as has_lapsed
 from advice as v
 left join assessments as a
@@ -635,11 +638,15 @@ left join (
         q.plan_id,
         m.period_start::date as period_start
     from audits_assessed as q
+    -- the 12 months to a month end are that month and the 11 before it (an audit on 29 February 2024
+    -- is in February 2025's window no more than one on 28 February)
     cross join
         unnest(
-            range(date_trunc('month', q.audit_date), q.audit_date + interval 12 month, interval 1 month)
+            range(
+                date_trunc('month', q.audit_date), date_trunc('month', q.audit_date) + interval 12 month, interval 1 month
+            )
         ) as m (period_start)
-    where q.audit_date > last_day(m.period_start::date) - interval 12 month and q.plan_id is not null
+    where q.plan_id is not null
 ) as q
     on p.area_code = q.area_code and p.plan_id = q.plan_id and p.period_start = q.period_start
 group by all
