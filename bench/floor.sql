@@ -622,8 +622,8 @@ select 'EHCP_ACTIVE_PLANS', area_code, period_start, count(*), null, null
 from plans_month_end
 group by all
 union all
--- A plan audited in the 12 months to month end (audit date after month end less 12 months): an audit
--- counts at the month ends from its own month's to the last that rule allows.
+-- A plan audited in the 12 months to month end: an audit counts at the month ends of its own month
+-- and the 11 after it.
 select
     'EHCP_AUDIT_COVERAGE_12M',
     p.area_code,
@@ -638,8 +638,7 @@ left join (
         q.plan_id,
         m.period_start::date as period_start
     from audits_assessed as q
-    -- the 12 months to a month end are that month and the 11 before it (an audit on 29 February 2024
-    -- is in February 2025's window no more than one on 28 February)
+    -- calendar months: an audit on 29 February 2024 is out of February 2025's window, as one on the 28th
     cross join
         unnest(
             range(
