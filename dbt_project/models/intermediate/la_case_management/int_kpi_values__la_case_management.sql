@@ -34,7 +34,9 @@ advice as (
     from {{ ref('int_ehcp_advice_timed') }}
 ),
 
-plans_month_end as (
+-- 40 M rows at national, read by three case sets: DuckDB would copy them into a materialised CTE
+-- first (more than half of this model's time); each reader scans the table instead.
+plans_month_end as not materialized (
     select * from {{ ref('int_ehcp_plans_month_end') }}
 ),
 
