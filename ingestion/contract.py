@@ -164,8 +164,7 @@ def _to_number(text: pd.Series) -> pd.Series:
 
 def _each_distinct(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """`fn` of every present value, worked out once per distinct value (a child recurs in every table
-    and monthly file: hashing, validating or screening each row again costs most of an intake); NA
-    and blank stay None."""
+    and monthly file; hashing row by row was the intake's largest single cost); NA and blank stay None."""
     text = values.astype("string")
     codes, uniques = pd.factorize(text.mask(text == ""))
     results = np.array([*(fn(v) for v in uniques), None], dtype=object)
