@@ -24,7 +24,8 @@ PROFILE = ProfileConfig(
 
 def dbt_build() -> TaskGroup:
     """A task group `dbt` with one task, `build`: dbt orders every test after its parents and skips what
-    sits below a failure; a retry rebuilds the whole project (every model is a replaced table)."""
+    sits below a failure; a retry rebuilds the whole project (every model is a replaced table, or an
+    incremental one whose pre-hook delete and insert commit together)."""
     with TaskGroup(group_id="dbt") as group:
         DbtBuildLocalOperator(
             task_id="build",

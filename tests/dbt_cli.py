@@ -1,4 +1,4 @@
-"""`dbt build` of the project against a given DuckDB warehouse, as tests run it."""
+"""`dbt build` (or another dbt command) of the project against a given DuckDB warehouse, as tests run it."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ from orchestration.settings import DBT_PROJECT_DIR
 def dbt_build(
     warehouse: Path, work: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    return dbt("build", warehouse, work, *args, env=env)
+
+
+def dbt(
+    command: str, warehouse: Path, work: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """A subprocess, not dbtRunner: dbt-duckdb would keep the warehouse open in the test process.
     Target and logs go to `work`, never to the checkout's dbt_project/target."""
     return subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
-            "build",
+            command,
             *args,
             "--target-path",
             str(work / "target"),

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ import duckdb
 import pytest
 
 from devtools.environment import prepare
-from orchestration.settings import REPO_ROOT
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
+from tests.dbt_cli import dbt_build
 
 pytestmark = pytest.mark.slow
 FIRST = dt.date(2023, 7, 1)
@@ -104,6 +106,8 @@ def backfill(tmp_path_factory):
     # The catch-up, then a fresh warehouse on the final source (already generated).
     steps = [step(d, caught_up, True) for d in dates] + [step(dates[-1], fresh, False)]
     results = _run(env, steps, work / "runs.log")
+    build = Path(caught_up["SEND_WAREHOUSE_BUILD_PATH"])
+    shutil.copy(build, work / "caught_up_build.duckdb")  # as the catch-up left it, before the rerun
     published = Path(caught_up["SEND_DATA_DIR"]) / "published" / "send.duckdb"
     digest_before_rerun = hashlib.sha256(published.read_bytes()).hexdigest()
     # A past date run again after later ones, as a backfill or a cleared run would.
@@ -114,6 +118,7 @@ def backfill(tmp_path_factory):
         "results": results,
         "rerun": rerun,
         "caught_up": Path(caught_up["SEND_DATA_DIR"]),
+        "caught_up_build": work / "caught_up_build.duckdb",
         "fresh": Path(fresh["SEND_DATA_DIR"]),
         "digest_before_rerun": digest_before_rerun,
     }
@@ -218,3 +223,48 @@ def test_rerun_of_a_past_date_leaves_the_newer_publication_in_place(backfill):
             [backfill["old"]],
         ).fetchone()[0]
     assert status == "superseded"
+
+
+def _incremental_models() -> list[str]:
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    return sorted(
+        f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    )
+
+
+@pytest.mark.parametrize("state", ["caught_up", "rerun"])
+def test_incremental_models_equal_a_full_refresh(backfill, state, tmp_path):
+    """Every run built the incremental models on the previous run's rows (months added by the catch-up,
+    plans changed between runs; months taken away by the rerun of a past date). A full refresh of a
+    copy on the same date gives the same rows, as multisets both ways."""
+    models = _incremental_models()
+    assert "intermediate.int_ehcp_plans_month_end" in models
+    if state == "caught_up":
+        incremental, as_of = backfill["caught_up_build"], backfill["dates"][-1]
+    else:
+        incremental, as_of = backfill["caught_up"] / "warehouse" / "build.duckdb", backfill["old"]
+    full = tmp_path / "full.duckdb"
+    shutil.copy(incremental, full)
+    build = dbt_build(
+        full,
+        tmp_path,
+        "--full-refresh",
+        "--select",
+        "config.materialized:incremental",
+        "--exclude-resource-type",
+        "unit_test",
+        env={"SEND_AS_OF": as_of.isoformat()},
+    )
+    assert build.returncode == 0, build.stdout[-4000:]
+    con = duckdb.connect()
+    con.execute(f"attach '{incremental}' as incremental (read_only)")
+    con.execute(f"attach '{full}' as full_refresh (read_only)")
+    for model in models:
+        a, b = f"incremental.{model}", f"full_refresh.{model}"
+        rows = con.execute(f"select count(*) from {b}").fetchone()[0]
+        only = "select count(*) from (select * from {} except all select * from {})"
+        assert rows > 0, model
+        assert con.execute(only.format(a, b)).fetchone()[0] == 0, model
+        assert con.execute(only.format(b, a)).fetchone()[0] == 0, model

@@ -1,0 +1,62 @@
+-- One row per named plan with a fingerprint of everything its month-end rows are computed from:
+-- the plan's span and young person, the meetings of its active plan, the person's post-16
+-- activities, and the code that turns them into month ends (int_ehcp_plans_month_end and the macros
+-- it calls, so a change to that code recomputes every plan). int_ehcp_plans_month_end recomputes
+-- only plans whose fingerprint changed since it was last built (and every plan for new months).
+-- hash() is DuckDB's 64-bit hash: a different DuckDB may hash differently, which only recomputes.
+{%- set logic = [] %}
+{%- if execute %}
+    {%- set month_end = graph.nodes['model.' ~ project_name ~ '.int_ehcp_plans_month_end'] %}
+    {%- do logic.append(month_end.raw_code) %}
+    {%- for macro in month_end.depends_on.macros if macro.startswith('macro.' ~ project_name ~ '.') %}
+        {%- do logic.append(context[macro.split('.')[-1]].macro.macro_sql) %}
+    {%- endfor %}
+{%- endif %}
+with spans as (
+    select * from {{ ref('int_ehcp_plan_spans') }}
+),
+
+meetings as (
+    select
+        area_code,
+        active_plan_id,
+        list((meeting_date, review_id, pfa_covered) order by meeting_date, review_id, pfa_covered) as meetings
+    from {{ ref('stg_la_case_management__annual_reviews') }}
+    where meeting_date is not null and active_plan_id is not null
+    group by area_code, active_plan_id
+),
+
+activities as (
+    select
+        area_code,
+        person_key,
+        list(
+            (activity_date, activity_id, activity_status) order by activity_date, activity_id, activity_status
+        ) as activities
+    from {{ ref('stg_la_case_management__post16_activities') }}
+    where activity_date is not null
+    group by area_code, person_key
+)
+
+select
+    spans.area_code,
+    spans.named_plan_id,
+    hash(
+        '{{ local_md5(logic | join("\n")) }}',
+        spans.active_plan_id,
+        spans.person_key,
+        spans.birth_month,
+        spans.start_date,
+        spans.ceased_date,
+        meetings.meetings,
+        activities.activities
+    ) as plan_fingerprint
+from spans
+left join meetings
+    on
+        spans.area_code = meetings.area_code
+        and spans.active_plan_id = meetings.active_plan_id
+left join activities
+    on
+        spans.area_code = activities.area_code
+        and spans.person_key = activities.person_key
