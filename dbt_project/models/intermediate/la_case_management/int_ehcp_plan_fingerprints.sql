@@ -3,7 +3,9 @@
 -- activities, and the code that turns them into month ends (int_ehcp_plans_month_end and the macros
 -- it calls, so a change to that code recomputes every plan). int_ehcp_plans_month_end recomputes
 -- only plans whose fingerprint changed since it was last built (and every plan for new months).
--- hash() is DuckDB's 64-bit hash: a different DuckDB may hash differently, which only recomputes.
+-- hash() is DuckDB's 64-bit hash (a different DuckDB may hash differently, which only recomputes); a
+-- plan's meetings and activities are combined by XOR of their rows' hashes, in any order (each row has
+-- its own id, so no two cancel out): a sorted list per plan took 4 s at national, XOR 0.4 s.
 {%- set logic = [] %}
 {%- if execute %}
     {%- set month_end = graph.nodes['model.' ~ project_name ~ '.int_ehcp_plans_month_end'] %}
@@ -20,7 +22,7 @@ meetings as (
     select
         area_code,
         active_plan_id,
-        list((meeting_date, review_id, pfa_covered) order by meeting_date, review_id, pfa_covered) as meetings
+        bit_xor(hash(meeting_date, review_id, pfa_covered)) as meetings
     from {{ ref('stg_la_case_management__annual_reviews') }}
     where meeting_date is not null and active_plan_id is not null
     group by area_code, active_plan_id
@@ -30,9 +32,7 @@ activities as (
     select
         area_code,
         person_key,
-        list(
-            (activity_date, activity_id, activity_status) order by activity_date, activity_id, activity_status
-        ) as activities
+        bit_xor(hash(activity_date, activity_id, activity_status)) as activities
     from {{ ref('stg_la_case_management__post16_activities') }}
     where activity_date is not null
     group by area_code, person_key
