@@ -239,7 +239,7 @@ def validate(
     record_keys = record_keys.reset_index(drop=True)
     problems: list[pd.DataFrame] = []
     rejected = pd.Series(False, index=frame.index)
-    out = pd.DataFrame(index=frame.index)
+    out: dict[str, pd.Series] = {}  # one frame at the end: adding columns one by one cost more than the checks
 
     def note(mask: pd.Series, field: str, reason: str | np.ndarray, action: str = "rejected") -> None:
         """`reason`: one for every row of `mask`, or one per row of it."""
@@ -281,25 +281,16 @@ def validate(
         limit = col.max_length or TEXT_LIMITS[col.type]
         length = text.str.len()
         too_long = (present & (length > limit)).fillna(False).astype(bool)
-        note(
-            too_long,
-            name,
-            np.array(
-                [f"{n} characters, more than the {limit} this field holds" for n in length[too_long]], dtype=object
-            ),
-        )
+        if too_long.any():  # (the reasons are built only where a row has the problem)
+            reasons = [f"{n} characters, more than the {limit} this field holds" for n in length[too_long]]
+            note(too_long, name, np.array(reasons, dtype=object))
         control = (present & ~too_long & text.str.contains(_CONTROL.pattern, regex=True)).fillna(False).astype(bool)
-        note(
-            control,
-            name,
-            np.array(
-                [
-                    f"holds a control character (U+{ord(_CONTROL.search(v).group()):04X}): a damaged file?"
-                    for v in text[control]
-                ],
-                dtype=object,
-            ),
-        )
+        if control.any():
+            reasons = [
+                f"holds a control character (U+{ord(_CONTROL.search(v).group()):04X}): a damaged file?"
+                for v in text[control]
+            ]
+            note(control, name, np.array(reasons, dtype=object))
         if too_long.any() or control.any():
             text = text.mask(too_long | control)
         readable = text.notna()
@@ -347,9 +338,10 @@ def validate(
             if col.allowed is not None:
                 value = value.str.upper()
                 bad = readable & ~value.isin(col.allowed)
-                allowed = f" (allowed: {', '.join(col.allowed)})"
-                codes = ["unknown code " + privacy.describe_code(v) + allowed for v in value[bad]]
-                note(bad, name, np.array(codes, dtype=object))
+                if bad.any():
+                    allowed = f" (allowed: {', '.join(col.allowed)})"
+                    codes = ["unknown code " + privacy.describe_code(v) + allowed for v in value[bad]]
+                    note(bad, name, np.array(codes, dtype=object))
             elif col.pattern is not None and rule_action is not None:
                 bad = readable & ~text.fillna("").str.fullmatch(col.pattern)
                 action = rule(col)
@@ -378,6 +370,8 @@ def validate(
                 if limit is None:
                     continue
                 bad = beyond.fillna(False).astype(bool)
+                if not bad.any():
+                    continue
                 shown_limit = f"{limit:g}" if abs(limit) < 1_000_000 else f"{limit:,.0f}"
                 reasons = [f"{number_text(v)} is {word} {shown_limit}" for v in number[bad]]
                 note(bad, name, np.array(reasons, dtype=object), action)
@@ -401,6 +395,7 @@ def validate(
             note(~present, name, "missing mandatory field")
         out[name] = value
 
+    out = pd.DataFrame(out, index=frame.index)
     for name, col in table.columns.items():
         if col.type not in ("date", "timestamp"):
             continue
