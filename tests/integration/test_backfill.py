@@ -110,8 +110,13 @@ def backfill(tmp_path_factory):
     shutil.copy(build, work / "caught_up_build.duckdb")  # as the catch-up left it, before the rerun
     published = Path(caught_up["SEND_DATA_DIR"]) / "published" / "send.duckdb"
     digest_before_rerun = hashlib.sha256(published.read_bytes()).hexdigest()
-    # A past date run again after later ones, as a backfill or a cleared run would.
-    rerun = _run(env, [step(old, caught_up, False)], work / "rerun.log")[0]
+    # A past date run again after later ones, as a backfill or a cleared run would. Beside it, the daily
+    # case on a warehouse of its own: a run on the final source, then one a day later (plans changed,
+    # no month added).
+    daily = _warehouse_env(work / "daily")
+    rerun, first_day = _run(env, [step(old, caught_up, False), step(dates[-1], daily, False)], work / "rerun.log")
+    shutil.copy(daily["SEND_WAREHOUSE_BUILD_PATH"], work / "daily_first_build.duckdb")
+    next_day = _run(env, [step(dates[-1] + dt.timedelta(days=1), daily, True)], work / "next_day.log")[0]
     return {
         "dates": dates,
         "old": old,
@@ -121,6 +126,9 @@ def backfill(tmp_path_factory):
         "caught_up_build": work / "caught_up_build.duckdb",
         "fresh": Path(fresh["SEND_DATA_DIR"]),
         "digest_before_rerun": digest_before_rerun,
+        "daily_runs": [first_day, next_day],
+        "daily_build": Path(daily["SEND_WAREHOUSE_BUILD_PATH"]),
+        "daily_first_build": work / "daily_first_build.duckdb",
     }
 
 
@@ -234,17 +242,36 @@ def _incremental_models() -> list[str]:
     )
 
 
-@pytest.mark.parametrize("state", ["caught_up", "rerun"])
+def test_a_day_later_recomputes_only_the_plans_that_changed(backfill):
+    assert [r["state"] for r in backfill["daily_runs"]] == ["success", "success"], backfill["daily_runs"]
+    con = duckdb.connect()
+    con.execute(f"attach '{backfill['daily_first_build']}' as first_day (read_only)")
+    con.execute(f"attach '{backfill['daily_build']}' as next_day (read_only)")
+    table = "intermediate.int_ehcp_plan_fingerprints"
+    plans, changed = con.execute(
+        f"select count(*), count(*) filter (where not exists (select 1 from first_day.{table} as before "
+        "where before.area_code = now.area_code and before.named_plan_id = now.named_plan_id "
+        f"and before.plan_fingerprint = now.plan_fingerprint)) from next_day.{table} as now"
+    ).fetchone()
+    assert 0 < changed < plans / 10, (changed, plans)
+    months = "select count(distinct period_start) from {}.intermediate.int_ehcp_plans_month_end"
+    assert con.execute(months.format("first_day")).fetchone() == con.execute(months.format("next_day")).fetchone()
+
+
+@pytest.mark.parametrize("state", ["caught_up", "rerun", "next_day"])
 def test_incremental_models_equal_a_full_refresh(backfill, state, tmp_path):
     """Every run built the incremental models on the previous run's rows (months added by the catch-up,
-    plans changed between runs; months taken away by the rerun of a past date). A full refresh of a
-    copy on the same date gives the same rows, as multisets both ways."""
+    plans changed between runs; months taken away by the rerun of a past date; a day later, only the
+    plans that changed). A full refresh of a copy on the same date gives the same rows, as multisets
+    both ways."""
     models = _incremental_models()
     assert "intermediate.int_ehcp_plans_month_end" in models
     if state == "caught_up":
         incremental, as_of = backfill["caught_up_build"], backfill["dates"][-1]
-    else:
+    elif state == "rerun":
         incremental, as_of = backfill["caught_up"] / "warehouse" / "build.duckdb", backfill["old"]
+    else:
+        incremental, as_of = backfill["daily_build"], backfill["dates"][-1] + dt.timedelta(days=1)
     full = tmp_path / "full.duckdb"
     shutil.copy(incremental, full)
     build = dbt_build(
