@@ -242,7 +242,9 @@ def _incremental_models() -> list[str]:
     )
 
 
-def test_a_day_later_recomputes_only_the_plans_that_changed(backfill):
+def test_a_day_later_few_plans_changed_and_no_month_was_added(backfill):
+    """The day-later run is the daily case: its equality with a full refresh (below, `next_day`) tests
+    the changed-plan path alone, with most plans left as built."""
     assert [r["state"] for r in backfill["daily_runs"]] == ["success", "success"], backfill["daily_runs"]
     con = duckdb.connect()
     con.execute(f"attach '{backfill['daily_first_build']}' as first_day (read_only)")
