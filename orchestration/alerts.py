@@ -1,13 +1,15 @@
 """One notifier for every DAG: one alert per failure episode, a recovery notice when it ends.
 
-An episode is a DAG failing with one failure class until a run of that DAG succeeds: a run failing
-in three tasks, a retried task, or the same failure again tomorrow is one alert. Every decision
-(alert, suppressed repeat, recovery) is appended to SEND_ALERTS_PATH (JSON lines, under a file lock),
-which is also how repeats are recognised. Delivery goes through Airflow providers to every channel
-whose connection exists: email (`smtp_alerts`, recipients in its extra `to`), a Microsoft Teams
-workflow webhook (`teams_alerts`, an HTTP connection) and Slack (`slack_alerts`, a Slack webhook
-connection). A channel that fails is logged and recorded; it never hides the original failure.
-Foreign text (exception messages) reaches an alert or a log line only through `ingestion.privacy.redact`.
+An episode is a DAG failing with one failure class until a run of that DAG succeeds without that
+failure: a run failing in three tasks, a retried task, or the same failure again tomorrow is one alert.
+A run can succeed with a task failed in it (one LA's database unreachable: the other LAs publish); its
+own failures keep their episodes open. Every decision (alert, suppressed repeat, recovery) is appended
+to SEND_ALERTS_PATH (JSON lines, under a file lock), which is also how repeats are recognised.
+Delivery goes through Airflow providers to every channel whose connection exists: email
+(`smtp_alerts`, recipients in its extra `to`), a Microsoft Teams workflow webhook (`teams_alerts`, an
+HTTP connection) and Slack (`slack_alerts`, a Slack webhook connection). A channel that fails is logged
+and recorded; it never hides the original failure. Foreign text (exception messages) reaches an alert
+or a log line only through `ingestion.privacy.redact`.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class SendAlertNotifier(BaseNotifier):
 
 
 class SendRecoveryNotifier:
-    """DAG success callback: close the DAG's open episodes with a recovery notice.
+    """DAG success callback: close the DAG's open episodes with a recovery notice, except those this run
+    alerted or repeated (a run publishes with one LA's extract failed: that LA has not recovered).
 
     A plain callable, not a BaseNotifier: DAG-level callbacks receive a serialized DAG, which has no
     template environment for BaseNotifier to render with (Airflow 3.3)."""
@@ -62,7 +65,14 @@ class SendRecoveryNotifier:
     def __call__(self, context) -> None:
         dag_run = context["dag_run"]
         with _alert_log() as history:
+            failing_now = {
+                e["failure_class"] for e in history.events
+                if (e["dag_id"], e["run_id"]) == (dag_run.dag_id, dag_run.run_id)
+                and e["event"] in ("alert", "suppressed")
+            }  # fmt: skip
             for failure_class, opened in history.open_episodes(dag_run.dag_id).items():
+                if failure_class in failing_now:
+                    continue
                 notice = {
                     "event": "recovery",
                     "dag_id": dag_run.dag_id,

@@ -104,10 +104,12 @@ def channels(tmp_path_factory):
     hooks.shutdown()
 
 
-def _run(env, dag_id: str, logical_date: str, failing_tries: int | None = None) -> int:
+def _run(env, dag_id: str, logical_date: str, failing_tries: int | None = None, conf: dict | None = None) -> int:
     command = [AIRFLOW, "dags", "test", dag_id, logical_date]
     if failing_tries is not None:
-        command += ["--conf", json.dumps({"failing_tries": failing_tries})]
+        conf = {**(conf or {}), "failing_tries": failing_tries}
+    if conf:
+        command += ["--conf", json.dumps(conf)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     (Path(env["AIRFLOW_HOME"]).parent / f"{dag_id}-{logical_date}.log").write_text(result.stdout + result.stderr)
     return result.returncode
@@ -156,3 +158,25 @@ def test_retries_episodes_and_recovery(channels):
 
     events = [json.loads(line)["event"] for line in (work / "alerts.jsonl").read_text().splitlines()]
     assert events == ["alert", "alert", "suppressed", "recovery"]
+
+
+def test_a_run_published_with_one_source_down_keeps_its_episode_open(channels):
+    """The other sources load, so the run succeeds; its success must not announce a recovery of the
+    failure it alerted, and the same source down tomorrow is no new alert."""
+    env, mailbox, hooks, work = channels
+    dag_id, down = "alert_probe_one_source_down", {"down": "E06000009"}
+    start = _counts(mailbox, hooks)
+
+    assert _run(env, dag_id, "2024-03-01", conf=down) == 0  # the run succeeds: two of three sources loaded
+    after_alert = _counts(mailbox, hooks)
+    assert after_alert == tuple(n + 1 for n in start)
+    assert "transient failure: alert_probe_one_source_down.extract" in hooks.bodies("/slack")[-1]["text"]
+
+    assert _run(env, dag_id, "2024-03-02", conf=down) == 0  # still down: same episode, no alert, no recovery
+    assert _counts(mailbox, hooks) == after_alert
+
+    assert _run(env, dag_id, "2024-03-03") == 0  # back: the recovery notice
+    assert _counts(mailbox, hooks) == tuple(n + 1 for n in after_alert)
+    assert "recovered: alert_probe_one_source_down (transient)" in mailbox.messages[-1]["Subject"]
+    events = [json.loads(line) for line in (work / "alerts.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events if e["dag_id"] == dag_id] == ["alert", "suppressed", "recovery"]

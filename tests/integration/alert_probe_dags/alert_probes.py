@@ -43,5 +43,31 @@ def alert_probe_retry():
     flaky()
 
 
+@dag(
+    dag_id="alert_probe_one_source_down",
+    schedule=None,
+    start_date=dag_defaults.START_DATE,
+    default_args={**dag_defaults.DEFAULT_ARGS, "retries": 0},
+    on_success_callback=dag_defaults.ON_SUCCESS,
+    params={"down": ""},
+    tags=["test"],
+)
+def alert_probe_one_source_down():
+    """The pipeline's shape for a feed read per LA: a mapped extract, and a load that goes on when one fails."""
+
+    @task
+    def extract(area: str) -> str:
+        if area == get_current_context()["params"]["down"]:
+            raise ConnectionRefusedError(f"{area}: the database did not answer")
+        return area
+
+    @task(trigger_rule="all_done_min_one_success")
+    def load(landed) -> int:
+        return len(list(landed))
+
+    load(extract.expand(area=["E06000008", "E06000009", "E10000017"]))
+
+
 alert_probe_many()
 alert_probe_retry()
+alert_probe_one_source_down()
