@@ -38,6 +38,7 @@ class Scenario:
     icb_delivers: bool = True  # do the providers send the month's files?
     register: dict[str, dict] = field(default_factory=dict)  # changes to the IG register entries
     icb_access_denied: bool = False  # the ICB landing area refuses the platform's account
+    env: dict[str, str] = field(default_factory=dict)  # what the run sees otherwise (an LA's database down)
 
 
 SCENARIOS = (
@@ -103,7 +104,7 @@ def run_scenarios(
         deliver(drop_dir / "manual_returns", settings.inbox("manual_returns"), logical)
         if scenario.icb_delivers:
             deliver(drop_dir / ICB, settings.inbox(ICB), logical)
-        run_env = {**env, "SEND_IG_REGISTER_PATH": str(_register_for(scenario, settings.data_dir))}
+        run_env = {**env, **scenario.env, "SEND_IG_REGISTER_PATH": str(_register_for(scenario, settings.data_dir))}
         outcome = _run(scenario, logical, run_env, settings, log_path, check)
         previous = outcomes[-1] if outcomes else None
         outcomes.append(outcome)

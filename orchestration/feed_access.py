@@ -159,6 +159,22 @@ def check_freshness(con: duckdb.DuckDBPyConnection, run: SourceRun, feeds: list[
         )
 
 
+def not_read(con: duckdb.DuckDBPyConnection, run: SourceRun) -> None:
+    """A source the run was to read whose extract failed (after its retries; on-call has the alert): each
+    of its agreements the run has not decided is recorded blocked, not read in this run, so its KPIs
+    after its last read fall back like a blocked feed's. Its data owner is not told: on-call acts."""
+    register = ig_register.load_register()
+    decided = ledger.decided_feeds(con, run.run_id, run.area_code)
+    source = ig_register.named(run.source, run.area_code)
+    reason = f"{source}: not read in this run, its extract failed (see the run's alert)"
+    for feed in run.feeds:
+        if feed in decided:
+            continue
+        log.warning("feed %s not read: %s", feed, reason)
+        owner = register.entry(feed, run.area_code).data_owner
+        ledger.record_feed(con, run.run_id, feed, "blocked", reason, None, owner, False, str(run.as_of), run.area_code)
+
+
 def newest_data_sql(agreement: str) -> str | None:
     return registry.agreements()[agreement][1].newest_data_sql
 

@@ -10,7 +10,7 @@ one writer at a time (the `send_warehouse` pool), and nothing holds the file bet
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -70,10 +70,20 @@ def _inbox(feed: str, settings: Settings) -> Path:
     return inbox
 
 
-def load(feed_name: str, run: SourceRun, settings: Settings, manifests: list[Path], notify: Notify) -> int:
+def load(
+    feed_name: str,
+    run: SourceRun,
+    settings: Settings,
+    manifests: list[Path],
+    notify: Notify,
+    *,
+    areas: Sequence[str] = (),
+) -> int:
     """Load the landed batches into raw (idempotent per batch; a blocked feed still gets its typed, empty
     raw tables), then judge the freshness of each agreement that was read: per LA for a feed read per LA
-    (each manifest names its LA). Returns rows loaded."""
+    (each manifest names its LA). `areas`: every LA the run was to read; one with no manifest and no
+    decision (its extract failed) is recorded as not read, so its KPIs after its last read fall back
+    instead of being computed from incomplete data. Returns rows loaded."""
     import dataclasses
 
     from ingestion import landing
@@ -85,11 +95,13 @@ def load(feed_name: str, run: SourceRun, settings: Settings, manifests: list[Pat
         loading.ensure_raw_tables(con, feed_name)
         rows = loading.load_batches(con, manifests)  # one insert per raw table for every LA's batch
         per_area = registry.feed(feed_name).kind == "database"
-        areas = sorted({landing.read_manifest(m).area_code for m in manifests}) if per_area else [""]
-        for area in areas:
+        read = sorted({landing.read_manifest(m).area_code for m in manifests}) if per_area else [""]
+        for area in read:
             area_run = dataclasses.replace(run, area_code=area)
             blocked = ledger.blocked_feeds(con, run.run_id, area)
             feed_access.check_freshness(con, area_run, [a for a in run.feeds if a not in blocked], notify)
+        for area in sorted(set(areas) - set(read)):
+            feed_access.not_read(con, dataclasses.replace(run, area_code=area))
     return rows
 
 

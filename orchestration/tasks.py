@@ -71,18 +71,20 @@ def extract(feed: str, connection_id: str | None = None) -> str | None:
     return None if manifest is None else str(manifest)
 
 
-def load(feed: str, manifests: str | Sequence[str | None] | None) -> int:
+def load(feed: str, manifests: str | Sequence[str | None] | None, connection_ids: Sequence[str] = ()) -> int:
     """Load the landed batches (idempotent per batch) and judge each read agreement's freshness; a feed
-    read per LA passes every LA's manifest (None where the LA was blocked)."""
-    from airflow.sdk import get_current_context
+    read per LA passes the manifests of the LAs whose extract succeeded (None where the LA was blocked)
+    and every LA's connection (`connection_ids`): an LA whose extract failed counts as not read."""
+    from airflow.sdk import BaseHook, get_current_context
 
-    from orchestration import steps
+    from orchestration import connections, steps
     from orchestration.settings import Settings
 
     context = get_current_context()
     listed = [manifests] if manifests is None or isinstance(manifests, str) else list(manifests)  # mapped: lazy
     paths = [Path(m) for m in listed if m]
-    return steps.load(feed, _run(feed, context), Settings.from_env(), paths, _notifier(context))
+    areas = [connections.area_code(BaseHook.get_connection(conn_id)) for conn_id in connection_ids]
+    return steps.load(feed, _run(feed, context), Settings.from_env(), paths, _notifier(context), areas=areas)
 
 
 def verify_quality() -> dict:

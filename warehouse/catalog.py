@@ -77,8 +77,9 @@ PLATFORM_DESCRIPTIONS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ),
     ("ops", "feed_status"): (
         "Per run, feed (information-governance agreement) and, for a feed read per LA, LA: whether it was "
-        "read (live), not touched "
-        "(blocked: IG register, expired agreement or access refused) or read but too old (stale), why, how "
+        "read (live), not read "
+        "(blocked: IG register, expired agreement, access refused, or its extract failed) or read but too "
+        "old (stale), why, how "
         "new its data is, and whether its data owner was told.",
         {
             "run_id": _RUN_ID,

@@ -32,7 +32,8 @@ drop table ops.feed_status;
 {FEED_STATUS_DDL}insert into ops.feed_status by name select * from ops.feed_status_by_area;
 drop table ops.feed_status_by_area;
 """
-FEED_STATUSES = ("live", "blocked", "stale")  # blocked: IG register or access refused; stale: too old
+# blocked: not read (IG register, access refused, the read failed); stale: read, but too old
+FEED_STATUSES = ("live", "blocked", "stale")
 
 
 def record_feed(
@@ -141,11 +142,18 @@ def newer_publication(con: duckdb.DuckDBPyConnection, as_of: str) -> str | None:
 
 def blocked_feeds(con: duckdb.DuckDBPyConnection, run_id: str, area_code: str = "") -> set[str]:
     """The agreements the run recorded as blocked (not read), for every area or for `area_code`'s."""
+    return decided_feeds(con, run_id, area_code, status="blocked")
+
+
+def decided_feeds(
+    con: duckdb.DuckDBPyConnection, run_id: str, area_code: str = "", status: str | None = None
+) -> set[str]:
+    """The agreements the run decided (any status, or `status`), for every area or for `area_code`'s."""
     if not has_ops_table(con, "feed_status"):
         return set()
     ensure_ledger(con)
     rows = con.execute(
-        "select feed from ops.feed_status where run_id = ? and status = 'blocked' and area_code in ('', ?)",
-        [run_id, area_code],
+        "select feed from ops.feed_status where run_id = ? and area_code in ('', ?) and status = coalesce(?, status)",
+        [run_id, area_code, status],
     )
     return {feed for (feed,) in rows.fetchall()}

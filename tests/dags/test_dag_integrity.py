@@ -59,9 +59,14 @@ def test_a_feed_read_per_la_has_its_extract_mapped_over_the_la_connections(dagba
             assert isinstance(extract, MappedOperator), feed.name
             assert extract.upstream_task_ids == {f"sources_{feed.name}"}
             assert set(extract.op_kwargs_expand_input.value) == {"connection_id"}
+            # One LA's failed extract holds back no other LA; none succeeding loads nothing.
+            load = dag.get_task(f"load_{feed.name}")
+            assert load.upstream_task_ids == {f"extract_{feed.name}", f"sources_{feed.name}"}
+            assert load.trigger_rule == "all_done_min_one_success"
         else:
             assert not isinstance(extract, MappedOperator), feed.name
-        assert dag.get_task(f"load_{feed.name}").upstream_task_ids == {f"extract_{feed.name}"}
+            load = dag.get_task(f"load_{feed.name}")
+            assert load.upstream_task_ids == {f"extract_{feed.name}"} and load.trigger_rule == "all_success"
 
 
 def test_dbt_runs_as_one_build_task(dagbag):

@@ -1,11 +1,11 @@
 -- Months the LA case-management feed covers per area: from the month of its first request received
 -- (historical H rows migrated from earlier systems do not count, and never before var first_period)
 -- to the last whole month the feed's data reaches. A run that read the feed (live) reaches its as-of
--- date; a run that found it stale reaches only its newest change; a blocked run reads nothing, so the
--- data still reaches where the last read left it. Months after that fall back (manual scorecard or
--- missing) instead of being computed from what was loaded before as if complete. Data loaded outside
--- a pipeline run (no ledger) reaches the as-of date, the rule kpi_values uses. Per LA: one LA's
--- blocked database leaves the others' months as they are.
+-- date; a run that found it stale reaches only its newest change; a blocked run (IG, access refused,
+-- or its extract failed) reads nothing, so the data still reaches where the last read left it. Months
+-- after that fall back (manual scorecard or missing) instead of being computed from what was loaded
+-- before as if complete. Data loaded outside a pipeline run (no ledger) reaches the as-of date, the
+-- rule kpi_values uses. Per LA: one LA's blocked database leaves the others' months as they are.
 with firsts as (
     select
         area_code,
