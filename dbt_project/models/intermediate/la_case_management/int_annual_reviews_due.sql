@@ -9,21 +9,62 @@
 -- review row at all is due at the end of the first of its successive 12-month periods from its start
 -- that ends on or after the history's start (earlier ones fell before the history and cannot be
 -- judged; later ones are not invented while that one is not held).
-with reviews as (
+--
+-- Incremental: a daily run recomputes only the plans whose inputs changed (int_annual_review_fingerprints:
+-- span, meetings held, the area's history start, this code). Before it, the pre-hook deletes the rows
+-- of plans whose fingerprint changed or vanished; plans with no row left are computed (a plan that owes
+-- no review has none, and is computed again each run: a few rows). A full refresh gives the same rows
+-- (tests/integration/test_backfill.py).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_rows(ref('int_annual_review_fingerprints'), 'named_plan_id', 'review_fingerprint') }}",
+) }}
+with plans_to_build as (
+    select fingerprints.*
+    from {{ ref('int_annual_review_fingerprints') }} as fingerprints
+    {%- if is_incremental() %}
+        anti join (select distinct area_code, named_plan_id from {{ this }}) as built
+            on
+                fingerprints.area_code = built.area_code
+                and fingerprints.named_plan_id = built.named_plan_id
+    {%- endif %}
+),
+
+all_reviews as (
     select * from {{ ref('int_annual_reviews_timed') }}
     where meeting_date is not null
 ),
 
-spans as (
-    select * from {{ ref('int_ehcp_plan_spans') }}
-    where start_date is not null
+reviews as (
+    select all_reviews.*
+    from all_reviews
+    semi join plans_to_build
+        on
+            all_reviews.area_code = plans_to_build.area_code
+            and all_reviews.named_plan_id = plans_to_build.named_plan_id
 ),
 
+spans as (
+    select
+        spans.*,
+        plans_to_build.review_fingerprint
+    from {{ ref('int_ehcp_plan_spans') }} as spans
+    inner join plans_to_build
+        on
+            spans.area_code = plans_to_build.area_code
+            and spans.named_plan_id = plans_to_build.named_plan_id
+    where spans.start_date is not null
+),
+
+-- Over every area's meetings, not only the plans computed: a plan older than the history is judged
+-- from the area's first meeting.
 history_starts as (
     select
         area_code,
         min(meeting_date) as first_meeting_date
-    from reviews
+    from all_reviews
     group by area_code
 ),
 
@@ -107,7 +148,8 @@ select
     due.meeting_date,
     coalesce(due.meeting_date <= due.due_date, false) as held_by_due_date,
     spans.start_date as plan_start_date,
-    spans.ceased_date as plan_ceased_date
+    spans.ceased_date as plan_ceased_date,
+    spans.review_fingerprint
 from due
 inner join spans
     on

@@ -6,14 +6,6 @@
 -- hash() is DuckDB's 64-bit hash (a different DuckDB may hash differently, which only recomputes); a
 -- plan's meetings and activities are combined by XOR of their rows' hashes, in any order (each row has
 -- its own id, so no two cancel out): a sorted list per plan took 4 s at national, XOR 0.4 s.
-{%- set logic = [] %}
-{%- if execute %}
-    {%- set month_end = graph.nodes['model.' ~ project_name ~ '.int_ehcp_plans_month_end'] %}
-    {%- do logic.append(month_end.raw_code) %}
-    {%- for macro in month_end.depends_on.macros if macro.startswith('macro.' ~ project_name ~ '.') %}
-        {%- do logic.append(context[macro.split('.')[-1]].macro.macro_sql) %}
-    {%- endfor %}
-{%- endif %}
 with spans as (
     select * from {{ ref('int_ehcp_plan_spans') }}
 ),
@@ -42,7 +34,7 @@ select
     spans.area_code,
     spans.named_plan_id,
     hash(
-        '{{ local_md5(logic | join("\n")) }}',
+        '{{ local_md5(model_logic('int_ehcp_plans_month_end')) }}',
         spans.active_plan_id,
         spans.person_key,
         spans.birth_month,

@@ -18,7 +18,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_month_ends(ref('int_ehcp_plan_fingerprints'), 'named_plan_id', 'plan_fingerprint', ref('int_feed_periods__la_case_management')) }}",
+    pre_hook="{{ forget_changed_rows(ref('int_ehcp_plan_fingerprints'), 'named_plan_id', 'plan_fingerprint', ref('int_feed_periods__la_case_management')) }}",
 ) }}
 with
 {%- if is_incremental() %}
