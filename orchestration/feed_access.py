@@ -172,7 +172,8 @@ def not_read(con: duckdb.DuckDBPyConnection, run: SourceRun) -> None:
             continue
         log.warning("feed %s not read: %s", feed, reason)
         owner = register.entry(feed, run.area_code).data_owner
-        ledger.record_feed(con, run.run_id, feed, "blocked", reason, None, owner, False, str(run.as_of), run.area_code)
+        held = _newest_data(con, feed, run.area_code)  # what its KPIs up to the last read stand on
+        ledger.record_feed(con, run.run_id, feed, "blocked", reason, held, owner, False, str(run.as_of), run.area_code)
 
 
 def newest_data_sql(agreement: str) -> str | None:

@@ -90,7 +90,8 @@ PLATFORM_DESCRIPTIONS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
             "status": "live (read), blocked (not read) or stale (read, but its newest data is older than the "
             "register's freshness limit); blocked and stale feeds' KPIs fall back.",
             "reason": "Why the feed was blocked or stale, written never to quote a value; empty when live.",
-            "newest_data": "Date of the newest data the feed held when read; null when not read or not dated.",
+            "newest_data": "Date of the newest data the feed held when read (for an LA whose extract failed, the "
+            "newest it holds from earlier reads); null when not read or not dated.",
             "data_owner": "The data owner the IG register names for the agreement.",
             "owner_notified": "True when the data owner was sent a notice about this feed in this run.",
             "recorded_at": "When this decision was recorded.",

@@ -75,12 +75,18 @@ def runs(tmp_path_factory):
             "select run_id, area_code, status, reason, data_owner, owner_notified from ops.feed_status "
             "where feed = 'la_case_management' order by run_id, area_code"
         ).fetchall()
+        newest = dict(
+            con.execute(
+                "select run_id, newest_data from ops.feed_status where feed = 'la_case_management' and area_code = ?",
+                [DOWN],
+            ).fetchall()
+        )
     with duckdb.connect(str(settings.build_path), read_only=True) as con:
         watermarks = con.execute(
             "select area_code, count(*) from ops.extract_watermarks group by all order by 1"
         ).fetchall()
     alerts = [json.loads(line) for line in settings.alerts_path.read_text().splitlines()]
-    return outcomes, published, decided, watermarks, alerts
+    return outcomes, published, decided, watermarks, alerts, newest
 
 
 def _provenance(published, area: str, period: dt.date) -> set[str]:
@@ -88,7 +94,7 @@ def _provenance(published, area: str, period: dt.date) -> set[str]:
 
 
 def test_every_la_of_the_footprint_is_extracted_through_its_own_connection(runs):
-    (live, blocked, _), published, decided, watermarks, _ = runs
+    (live, blocked, _), published, decided, watermarks, *_ = runs
     assert {area for area, _, _, _ in published} == set(AREAS)
     assert [area for area, _ in watermarks] == sorted(AREAS)  # each LA's watermarks its own
     first_run = [row for row in decided if row[0] == live.run_id]
@@ -123,7 +129,7 @@ def test_the_blocked_la_s_own_data_owner_is_told_once(runs):
 
 
 def test_one_la_database_down_holds_back_no_other_la(runs):
-    (_, blocked, down), published, decided, _, alerts = runs
+    (_, blocked, down), published, decided, _, alerts, newest = runs
     assert down.period > blocked.period  # the run published, with the three LAs that answered
     for area in set(AREAS) - {DOWN, BLOCKED}:
         assert _provenance(published, area, down.period) == {"feed"}, area
@@ -139,6 +145,7 @@ def test_one_la_database_down_holds_back_no_other_la(runs):
         f"la_case_management for {DOWN}: not read in this run, its extract failed (see the run's alert)",
         False,  # on-call acts (the alert), not the LA's data owner
     )
+    assert newest[down.run_id] == newest[blocked.run_id]  # the data it holds: as the last read left it
     # One alert, to on-call, for the failed extract; the run's success announces no recovery of it.
     of_run = [(e["event"], e.get("failure_class"), e.get("task_id")) for e in alerts if e["run_id"] == down.run_id]
     assert ("alert", "transient", "extract_la_case_management") in of_run
