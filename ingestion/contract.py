@@ -430,7 +430,7 @@ def record_keys_of(
             else:
                 text = _hashed(pseudonym_key, col.identifier, text, scope).astype("string")
         elif screen:
-            odd = _each_distinct(text, lambda v: len(v) > 64 or privacy.LOOKS_PERSONAL.search(v) is not None)
+            odd = _each_distinct(text, _looks_personal_in_key)
             odd = odd.fillna(False).astype(bool)
             if odd.any():  # long ids (7+ digits) look personal too: often every row of a file
                 hashed = None
@@ -444,6 +444,17 @@ def record_keys_of(
     for part in parts[1:]:
         keys = keys + "|" + part
     return keys
+
+
+# An English LA's ONS code (E06/E07/E08/E09/E10 + six digits) names an area, not a person: kept as
+# written in a record key, so whoever reads a reject sees which LA's row it was.
+_LA_CODE = re.compile(r"E(06|07|08|09|10)[0-9]{6}")
+
+
+def _looks_personal_in_key(value: str) -> bool:
+    if _LA_CODE.fullmatch(value):
+        return False
+    return len(value) > 64 or privacy.LOOKS_PERSONAL.search(value) is not None
 
 
 def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> pd.DataFrame:

@@ -157,3 +157,15 @@ def test_whole_numbers_and_decimals_read_the_same_way_in_any_mix():
     assert mixed.rows["numerator"].tolist()[:3] == whole.rows["numerator"].tolist() == [12, -3, 7]
     assert mixed.rows["numerator"].tolist()[3:5] == [12, 100]
     assert mixed.rejects["reason"].tolist() == ["not a valid number: 'x'"]
+
+
+def test_a_screened_record_key_keeps_an_la_code_and_hashes_what_looks_personal():
+    """Files' key columns are screened (a shifted cell can put anything there): an NHS number in the
+    area column is hashed; the LA's ONS code is the value the column holds, kept so a reject says
+    which LA's row it was."""
+    frame = pd.DataFrame(
+        [_scorecard(), _scorecard(area_code="943 476 5919"), _scorecard(area_code="E100000171", numerator="x")]
+    )
+    keys = contracts.record_keys_of(SCORECARD, frame, b"k" * 32, screen=True).tolist()
+    assert keys[0] == "EHCP_20WK_ALL|E10000017|2025-03"
+    assert all(k.startswith("EHCP_20WK_ALL|#") and "943" not in k and "E100000171" not in k for k in keys[1:])
