@@ -249,13 +249,14 @@ def test_a_day_later_few_plans_changed_and_no_month_was_added(backfill):
     con = duckdb.connect()
     con.execute(f"attach '{backfill['daily_first_build']}' as first_day (read_only)")
     con.execute(f"attach '{backfill['daily_build']}' as next_day (read_only)")
-    for table, fingerprint in (
-        ("intermediate.int_ehcp_plan_fingerprints", "plan_fingerprint"),
-        ("intermediate.int_annual_review_fingerprints", "review_fingerprint"),
+    for table, key, fingerprint in (
+        ("intermediate.int_ehcp_plan_fingerprints", "named_plan_id", "plan_fingerprint"),
+        ("intermediate.int_annual_review_fingerprints", "named_plan_id", "review_fingerprint"),
+        ("intermediate.int_annual_review_plan_fingerprints", "active_plan_id", "timing_fingerprint"),
     ):
         plans, changed = con.execute(
             f"select count(*), count(*) filter (where not exists (select 1 from first_day.{table} as before "
-            "where before.area_code = now.area_code and before.named_plan_id = now.named_plan_id "
+            f"where before.area_code = now.area_code and before.{key} = now.{key} "
             f"and before.{fingerprint} = now.{fingerprint})) from next_day.{table} as now"
         ).fetchone()
         assert 0 < changed < plans / 10, (table, changed, plans)
@@ -270,7 +271,11 @@ def test_incremental_models_equal_a_full_refresh(backfill, state, tmp_path):
     plans that changed). A full refresh of a copy on the same date gives the same rows, as multisets
     both ways."""
     models = _incremental_models()
-    assert {"intermediate.int_ehcp_plans_month_end", "intermediate.int_annual_reviews_due"} <= set(models)
+    assert {
+        "intermediate.int_ehcp_plans_month_end",
+        "intermediate.int_annual_reviews_due",
+        "intermediate.int_annual_reviews_timed",
+    } <= set(models)
     if state == "caught_up":
         incremental, as_of = backfill["caught_up_build"], backfill["dates"][-1]
     elif state == "rerun":

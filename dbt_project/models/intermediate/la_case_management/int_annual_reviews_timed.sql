@@ -8,19 +8,53 @@
 -- 20(10)): the decision letter on or before the deadline, day 28 after the meeting. Phase transfer
 -- (reg. 18(1)): finalised on or before the recorded SEN2 PhaseTransferDueDate (15 February, or 31
 -- March for the move to post-16); one not finalised counts as late in the month it was due.
-with reviews as (
+--
+-- Incremental: a daily run recomputes only the active plans whose inputs changed
+-- (int_annual_review_plan_fingerprints: their review rows, their named plans' spans, the area's
+-- history start, this code); the pre-hook first deletes the rows of active plans whose fingerprint
+-- changed or vanished. A full refresh gives the same rows (tests/integration/test_backfill.py).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_rows(ref('int_annual_review_plan_fingerprints'), 'active_plan_id', 'timing_fingerprint') }}",
+) }}
+with plans_to_build as (
+    select fingerprints.*
+    from {{ ref('int_annual_review_plan_fingerprints') }} as fingerprints
+    {%- if is_incremental() %}
+        anti join (select distinct area_code, active_plan_id from {{ this }}) as built
+            on
+                fingerprints.area_code = built.area_code
+                and fingerprints.active_plan_id = built.active_plan_id
+    {%- endif %}
+),
+
+all_reviews as (
     select * from {{ ref('stg_la_case_management__annual_reviews') }}
+),
+
+reviews as (
+    select
+        all_reviews.*,
+        plans_to_build.timing_fingerprint
+    from all_reviews
+    inner join plans_to_build
+        on
+            all_reviews.area_code = plans_to_build.area_code
+            and all_reviews.active_plan_id is not distinct from plans_to_build.active_plan_id
 ),
 
 spans as (
     select * from {{ ref('int_ehcp_plan_spans') }}
 ),
 
+-- Over every area's meetings, not only the plans computed.
 history_starts as (
     select
         area_code,
         min(meeting_date) as first_meeting_date
-    from reviews
+    from all_reviews
     group by area_code
 ),
 
@@ -66,7 +100,8 @@ select
     case
         when sequenced.phase_transfer_due_date is not null
             then coalesce(sequenced.phase_transfer_final_date <= sequenced.phase_transfer_due_date, false)
-    end as phase_transfer_on_time
+    end as phase_transfer_on_time,
+    sequenced.timing_fingerprint
 from sequenced
 left join spans
     on
