@@ -31,6 +31,19 @@
     {%- endif %}
 {% endmacro %}
 
+{#- The fingerprint rows of the keys to compute: on an incremental build those with no row left in the
+    table (changed since built: the pre-hook deleted their rows; or new), on a full build every key. -#}
+{% macro keys_to_build(fingerprints, key) %}
+    select fingerprints.*
+    from {{ fingerprints }} as fingerprints
+    {%- if is_incremental() %}
+        anti join (select distinct area_code, {{ key }} from {{ this }}) as built
+            on
+                fingerprints.area_code = built.area_code
+                and fingerprints.{{ key }} = built.{{ key }}
+    {%- endif %}
+{% endmacro %}
+
 {#- The code a fingerprint covers: `model`'s SQL and the project macros it calls, as one text (its
     md5 goes into every fingerprint, so changing that code recomputes every key). -#}
 {% macro model_logic(model) %}

@@ -22,14 +22,7 @@
     pre_hook="{{ forget_changed_rows(ref('int_annual_review_fingerprints'), 'named_plan_id', 'review_fingerprint') }}",
 ) }}
 with plans_to_build as (
-    select fingerprints.*
-    from {{ ref('int_annual_review_fingerprints') }} as fingerprints
-    {%- if is_incremental() %}
-        anti join (select distinct area_code, named_plan_id from {{ this }}) as built
-            on
-                fingerprints.area_code = built.area_code
-                and fingerprints.named_plan_id = built.named_plan_id
-    {%- endif %}
+    {{ keys_to_build(ref('int_annual_review_fingerprints'), 'named_plan_id') }}
 ),
 
 all_reviews as (

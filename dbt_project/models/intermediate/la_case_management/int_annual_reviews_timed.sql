@@ -20,14 +20,7 @@
     pre_hook="{{ forget_changed_rows(ref('int_annual_review_plan_fingerprints'), 'active_plan_id', 'timing_fingerprint') }}",
 ) }}
 with plans_to_build as (
-    select fingerprints.*
-    from {{ ref('int_annual_review_plan_fingerprints') }} as fingerprints
-    {%- if is_incremental() %}
-        anti join (select distinct area_code, active_plan_id from {{ this }}) as built
-            on
-                fingerprints.area_code = built.area_code
-                and fingerprints.active_plan_id = built.active_plan_id
-    {%- endif %}
+    {{ keys_to_build(ref('int_annual_review_plan_fingerprints'), 'active_plan_id') }}
 ),
 
 all_reviews as (
