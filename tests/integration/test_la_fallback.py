@@ -145,6 +145,7 @@ def test_one_la_database_down_holds_back_no_other_la(runs):
         f"la_case_management for {DOWN}: not read in this run, its extract failed (see the run's alert)",
         False,  # on-call acts (the alert), not the LA's data owner
     )
+    assert newest[down.run_id] is not None
     assert newest[down.run_id] == newest[blocked.run_id]  # the data it holds: as the last read left it
     # One alert, to on-call, for the failed extract; the run's success announces no recovery of it.
     of_run = [(e["event"], e.get("failure_class"), e.get("task_id")) for e in alerts if e["run_id"] == down.run_id]
