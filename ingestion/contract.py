@@ -143,7 +143,8 @@ def _parse_dates(text: pd.Series, formats: list[str] | None) -> pd.Series:
             aware = pd.to_datetime(text.where(offset), errors="coerce", format="ISO8601", utc=True)
             value = value.fillna(aware.dt.tz_convert(UK).dt.tz_localize(None).astype(value.dtype))
         return value
-    value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    # Microseconds, as the ISO path reads: a placeholder (0001-01-01, 9999-12-31) is beyond nanoseconds.
+    value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     for fmt in formats:
         value = value.fillna(pd.to_datetime(text, errors="coerce", format=fmt))
     return value

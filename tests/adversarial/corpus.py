@@ -228,6 +228,11 @@ def icb_cases() -> list[Case]:
         support_offered=f"yes - {NAME}")  # fmt: skip
     one("B15", "a provider code other than the file's", ("provider_ods_code", "not the provider named in the file name"),
         provider_ods_code="Z99")  # fmt: skip
+    # NHS systems' placeholders for an open end and an unknown date, beyond a nanosecond timestamp.
+    one("B18", "an open end written 9999-12-31", ("outcome_date", "date after the end of the snapshot month"),
+        (5, 5, 0), outcome_date="9999-12-31")  # fmt: skip
+    one("B19", "an unknown date written 0001-01-01", ("first_contact_date", "dated before 2000-01-01"),
+        first_contact_date="0001-01-01")  # fmt: skip
     offsets = _referrals("B16")
     offsets[0][17] = "2025-07-01T10:00:00+01:00"  # BST: 10:00 UK time
     add(_icb_case("B16", "a timestamp with a UTC offset", offsets, Expect("loaded", (5, 5, 0))))

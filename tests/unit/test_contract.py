@@ -169,3 +169,19 @@ def test_a_screened_record_key_keeps_an_la_code_and_hashes_what_looks_personal()
     keys = contracts.record_keys_of(SCORECARD, frame, b"k" * 32, screen=True).tolist()
     assert keys[0] == "EHCP_20WK_ALL|E10000017|2025-03"
     assert all(k.startswith("EHCP_20WK_ALL|#") and "943" not in k and "E100000171" not in k for k in keys[1:])
+
+
+def test_placeholder_dates_in_a_file_are_read_not_a_crash():
+    """NHS extracts write open ends and unknowns as 9999-12-31 or 0001-01-01: beyond what a nanosecond
+    timestamp holds, they once raised and set the whole file aside. They read as dates, and the rules
+    for dates (a year ahead flagged) apply to them like any other."""
+    referrals = contracts.load_contract("icb_nd_pathway").tables["nd_referrals"]
+    row = {name: "" for name in referrals.columns}
+    frame = pd.DataFrame([{**row, "outcome_date": "9999-12-31"}, {**row, "outcome_date": "0001-01-01"}])
+    checked = contracts.validate(
+        "f", referrals, frame, date_formats=["%Y-%m-%d", "%d/%m/%Y"], flag_dates_after=pd.Timestamp("2027-12-31")
+    )
+    outcome = checked.rejects[checked.rejects["field"] == "outcome_date"]
+    assert outcome["reason"].str.startswith("date after 2027-12-31").tolist() == [True]
+    assert outcome["row_number"].tolist() == [1]
+    assert not checked.rejects["reason"].str.contains("not a valid date").any()
