@@ -150,22 +150,99 @@ def _parse_dates(text: pd.Series, formats: list[str] | None) -> pd.Series:
     return value
 
 
+# What nearly every date and timestamp looks like: Arrow reads these exactly as pandas would, at a
+# fraction of its fixed cost per column; a column with anything else (an offset, a day-first date, a
+# typing slip) is read by `_parse_dates`, whose rules are the reference.
+_PLAIN_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_PLAIN_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?$"
+
+
+def _dates(text: pa.Array, col_type: str, formats: list[str] | None, index: pd.Index) -> pd.Series:
+    """The column's dates (microseconds, NaT where not one), a date at midnight."""
+    plain = _PLAIN_DATE if col_type == "date" else _PLAIN_TIMESTAMP
+    if formats is None or (col_type == "date" and "%Y-%m-%d" in formats):
+        if pc.all(pc.match_substring_regex(text, plain)).as_py() is not False:
+            try:
+                value = pc.cast(text, pa.timestamp("us")).to_pandas()
+            except pa.ArrowInvalid:  # an impossible date (2025-02-30, year 0): the reference says which
+                pass
+            else:
+                return pd.Series(value.array, index=index)
+    value = _parse_dates(_series(text, index), formats if col_type == "date" else None)
+    return value.dt.normalize() if col_type == "date" else value
+
+
 _PLAIN_INTEGER = r"^-?[0-9]{1,18}$"  # always fits an int64
 
 
-def _to_number(text: pd.Series) -> pd.Series:
+def _to_number(text: pa.Array, index: pd.Index) -> pd.Series:
     """`pd.to_numeric(text, errors="coerce")`; a column of plain integers (most counts) is cast by
     Arrow, where pandas would parse value by value to the same Int64."""
-    values = pa.array(text.array)
-    if pc.all(pc.match_substring_regex(values, _PLAIN_INTEGER)).as_py() is True:  # None: no value at all
-        number = pc.cast(values, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-        return pd.Series(number.array, index=text.index, name=text.name)
-    return pd.to_numeric(text, errors="coerce")
+    if pc.all(pc.match_substring_regex(text, _PLAIN_INTEGER)).as_py() is True:  # None: no value at all
+        number = pc.cast(text, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        return pd.Series(number.array, index=index)
+    return pd.to_numeric(_series(text, index), errors="coerce")
 
 
-def _each_distinct(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+# Arrow types whose text Arrow writes as pandas does (a timestamp or float it writes otherwise).
+_CAST_AS_TEXT = (
+    pa.types.is_integer,
+    pa.types.is_date,
+    pa.types.is_decimal,
+    pa.types.is_string,
+    pa.types.is_large_string,
+)
+
+
+def _cells(raw: pd.Series) -> pa.Array:
+    """Each cell as every rule reads it: its text, trimmed; null where blank."""
+    text = None
+    if isinstance(raw.dtype, pd.StringDtype | pd.ArrowDtype):
+        text = pa.array(raw.array)
+        text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+        if not any(kind(text.type) for kind in _CAST_AS_TEXT):
+            text = None
+    if text is None:
+        text = pa.array(raw.astype("string").array)
+        text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    text = pc.cast(text, pa.large_string())
+    text = pc.utf8_trim_whitespace(text)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
+def _series(text: pa.Array, index: pd.Index) -> pd.Series:
+    """Arrow text as the pandas string column every caller of `validate` reads."""
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=index)
+
+
+def _flags(mask: pa.Array) -> np.ndarray:
+    """An Arrow boolean array as numpy, null as False."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def _blank(text: pa.Array, where: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(where), pa.scalar(None, text.type), text) if where.any() else text
+
+
+# Control characters are single bytes in UTF-8 (never part of another character), so a column whose
+# bytes hold none needs no search: the usual case, and the regular expression is slow on millions of cells.
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]] = True
+
+
+def _may_hold_control(text: pa.Array) -> bool:
+    data = text.buffers()[2]
+    return data is not None and bool(_CONTROL_BYTES[np.frombuffer(data, dtype=np.uint8)].any())
+
+
+def _each_distinct(values: pd.Series | pa.Array, fn: Callable[[str], object]) -> pd.Series | np.ndarray:
     """`fn` of every present value, worked out once per distinct value (a child recurs in every table
-    and monthly file; hashing row by row was the intake's largest single cost); NA and blank stay None."""
+    and monthly file; hashing row by row was the intake's largest single cost); NA and blank stay None.
+    Given Arrow text (no blanks), the results come back as a numpy array."""
+    if isinstance(values, pa.Array):
+        encoded = values.dictionary_encode()
+        results = np.array([*(fn(v) for v in encoded.dictionary.to_pylist()), None], dtype=object)
+        return results[pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()]
     text = values.astype("string")
     codes, uniques = pd.factorize(text.mask(text == ""))
     results = np.array([*(fn(v) for v in uniques), None], dtype=object)
@@ -182,14 +259,15 @@ class _Shown:
     (privacy.describe), never as written, and not at all for personal columns (identifiers, dates of
     birth, postcodes)."""
 
-    def __init__(self, text: pd.Series, hide: bool):
+    def __init__(self, text: pa.Array, hide: bool):
         self.text, self.hide = text, hide
 
-    def after(self, reason: str, mask: pd.Series, then: str = "") -> str | np.ndarray:
+    def after(self, reason: str, mask: np.ndarray, then: str = "") -> str | np.ndarray:
         """The reason for each row of `mask` (built for those rows only: most columns have none)."""
         if self.hide or not mask.any():
             return reason + then
-        return np.array([f"{reason}: {privacy.describe(v)}{then}" for v in self.text[mask].fillna("")], dtype=object)
+        values = self.text.filter(pa.array(mask)).to_pylist()
+        return np.array([f"{reason}: {privacy.describe(v or '')}{then}" for v in values], dtype=object)
 
 
 def number_text(value: float) -> str:
@@ -200,6 +278,42 @@ def number_text(value: float) -> str:
     if abs(value) < 1_000_000:
         return f"{value:g}"
     return f"a {len(str(int(abs(value))))}-digit number"
+
+
+class _Problems:
+    """Every problem found, kept as positions and reasons and made one frame at the end (a frame per
+    problem was most of what a small batch cost)."""
+
+    def __init__(self, size: int):
+        self.found: list[tuple[np.ndarray, str, str | np.ndarray, str]] = []
+        self.rejected = np.zeros(size, dtype=bool)
+
+    def note(self, mask: np.ndarray, field: str, reason: str | np.ndarray, action: str = "rejected") -> None:
+        """`reason`: one for every row of `mask`, or one per row of it."""
+        if not mask.any():
+            return
+        self.found.append((np.flatnonzero(mask), field, reason, action))
+        if action == "rejected":
+            self.rejected |= mask
+
+    def frame(self, source: str, numbers: np.ndarray, record_keys: np.ndarray) -> pd.DataFrame:
+        if not self.found:
+            return pd.DataFrame(columns=REJECT_COLUMNS)
+        at = np.concatenate([where for where, *_ in self.found])
+        each = [len(where) for where, *_ in self.found]
+        reasons = np.empty(len(at), dtype=object)
+        for (_, _, reason, _), start, n in zip(self.found, np.cumsum([0, *each]), each, strict=False):
+            reasons[start : start + n] = reason
+        return pd.DataFrame(
+            {
+                "source": source,
+                "row_number": numbers[at],
+                "record_key": record_keys[at],
+                "field": np.repeat(np.array([field for _, field, _, _ in self.found], dtype=object), each),
+                "reason": reasons,
+                "action": np.repeat(np.array([action for *_, action in self.found], dtype=object), each),
+            }
+        )
 
 
 def validate(
@@ -229,8 +343,12 @@ def validate(
     `screen_keys` (files, where a shifted cell can put anything in a key column) any other key part
     that looks personal is hashed too; `record_keys` gives them ready made (`record_keys_of`). Dates
     before their `not_before` column, or after `flag_dates_after`, are flagged: kept as sent, reported.
+
+    The rules run on each column's Arrow array (numpy masks, Arrow compute): pandas costs a fixed
+    amount per operation, which a daily batch of a few rows per table paid many times over.
     """
     frame = frame.reset_index(drop=True)
+    index = frame.index
     if row_numbers is None:
         numbers = pd.RangeIndex(first_row, first_row + len(frame)).to_numpy()
     else:
@@ -238,29 +356,9 @@ def validate(
     if record_keys is None:
         record_keys = record_keys_of(table, frame, pseudonym_key, scope, screen=screen_keys)
     record_keys = record_keys.reset_index(drop=True)
-    problems: list[pd.DataFrame] = []
-    rejected = pd.Series(False, index=frame.index)
+    problems = _Problems(len(frame))
+    note = problems.note
     out: dict[str, pd.Series] = {}  # one frame at the end: adding columns one by one cost more than the checks
-
-    def note(mask: pd.Series, field: str, reason: str | np.ndarray, action: str = "rejected") -> None:
-        """`reason`: one for every row of `mask`, or one per row of it."""
-        nonlocal rejected
-        if not mask.any():
-            return
-        problems.append(
-            pd.DataFrame(
-                {
-                    "source": source,
-                    "row_number": numbers[mask.to_numpy()],
-                    "record_key": record_keys[mask].to_numpy(),
-                    "field": field,
-                    "reason": reason,
-                    "action": action,
-                }
-            )
-        )
-        if action == "rejected":
-            rejected |= mask
 
     def rule(col: Column) -> str | None:
         """What breaking a value rule does: a mandatory field always rejects its row."""
@@ -270,148 +368,149 @@ def validate(
 
     for name, col in table.columns.items():
         if name not in frame.columns and col.may_be_absent:  # a source without it: blank
-            raw = pd.Series(pd.NA, index=frame.index, dtype="string")
+            text = pa.nulls(len(frame), pa.large_string())
         else:
-            raw = frame[name]
-        text = raw.astype("string").str.strip()
-        text = text.mask(text == "")
-        present = text.notna()
+            text = _cells(frame[name])
+        present = text.is_valid().to_numpy(zero_copy_only=False)
         shown = _Shown(text, hide=_is_personal(col))
         # Unreadable before typed: a value too long for its field or holding a control character is
         # rejected as it is, and read no further (no second reason for the same cell).
         limit = col.max_length or TEXT_LIMITS[col.type]
-        length = text.str.len()
-        too_long = (present & (length > limit)).fillna(False).astype(bool)
+        length = pc.fill_null(pc.utf8_length(text), 0).to_numpy()
+        too_long = length > limit
         if too_long.any():  # (the reasons are built only where a row has the problem)
             reasons = [f"{n} characters, more than the {limit} this field holds" for n in length[too_long]]
             note(too_long, name, np.array(reasons, dtype=object))
-        control = (present & ~too_long & text.str.contains(_CONTROL.pattern, regex=True)).fillna(False).astype(bool)
+        control = np.zeros(len(frame), dtype=bool)
+        if _may_hold_control(text):
+            control = present & ~too_long & _flags(pc.match_substring_regex(text, _CONTROL.pattern))
         if control.any():
             reasons = [
                 f"holds a control character (U+{ord(_CONTROL.search(v).group()):04X}): a damaged file?"
-                for v in text[control]
+                for v in text.filter(pa.array(control)).to_pylist()
             ]
             note(control, name, np.array(reasons, dtype=object))
-        if too_long.any() or control.any():
-            text = text.mask(too_long | control)
-        readable = text.notna()
+        text = _blank(text, too_long | control)
+        readable = present & ~too_long & ~control
+        value: pd.Series | pa.Array
         if col.type in ("date", "timestamp"):
-            value = _parse_dates(text, date_formats if col.type == "date" else None)
-            if col.type == "date":
-                value = value.dt.normalize()
+            value = _dates(text, col.type, date_formats, index)
             if date_formats is None or col.type == "timestamp":
                 expected = "ISO 8601"
             else:
                 expected = " or ".join(_DATE_FORMAT_NAMES.get(f, f) for f in date_formats)
-            bad = readable & value.isna()
+            bad = readable & value.isna().to_numpy()
             reason = f"not a valid {col.type} (expected {expected})"
             note(bad, name, reason if date_formats is None else shown.after(reason, bad))
             action = rule(col)
             if col.earliest is not None and action is not None:
-                early = (value < pd.Timestamp(col.earliest)).fillna(False).astype(bool)
+                early = (value < pd.Timestamp(col.earliest)).to_numpy()
                 note(early, name, f"dated before {col.earliest}: not a possible date for this field", action)
                 if action == "blanked" and early.any():
                     value = value.mask(early)
         elif col.type in ("integer", "number"):
-            value = _to_number(text)
-            bad = readable & value.isna()
+            value = _to_number(text, index)
+            bad = readable & value.isna().to_numpy()
             note(bad, name, shown.after(f"not a valid {col.type}", bad))
-            huge = value.notna() & ~bad
+            number = value.to_numpy(dtype="float64", na_value=np.nan)
             if col.type == "integer":
-                huge &= value.astype("Float64").abs() > _LARGEST_WHOLE
-                note(huge.fillna(False).astype(bool), name, "too large for a whole-number field")
+                huge = np.abs(number) > _LARGEST_WHOLE
+                note(huge, name, "too large for a whole-number field")
             else:
-                huge &= ~np.isfinite(value.astype("Float64").fillna(0))
-                note(huge.fillna(False).astype(bool), name, "not a finite number")
+                huge = ~np.isfinite(number) & ~np.isnan(number)
+                note(huge, name, "not a finite number")
             if huge.any():
                 value = value.mask(huge)
-            if col.type == "integer":
-                fractional = value.notna() & (value != value.round())
+            if col.type == "integer" and not isinstance(value.dtype, pd.Int64Dtype):
+                fractional = (value.notna() & (value != value.round())).to_numpy(dtype=bool, na_value=False)
                 note(fractional, name, shown.after("not a whole number", fractional))
                 if fractional.any():
                     value = value.mask(fractional)
         elif col.type == "boolean":
-            value = text.str.lower().map({"1": True, "0": False, "true": True, "false": False, "y": True, "n": False})
-            bad = readable & value.isna()
+            value = (
+                _series(text, index)
+                .str.lower()
+                .map({"1": True, "0": False, "true": True, "false": False, "y": True, "n": False})
+            )
+            bad = readable & value.isna().to_numpy()
             note(bad, name, shown.after("not a valid boolean", bad))
         else:
             value = text
             if col.allowed is not None:
-                value = value.str.upper()
-                bad = readable & ~value.isin(col.allowed)
+                value = pc.utf8_upper(value)
+                bad = readable & ~_flags(pc.is_in(value, value_set=pa.array(col.allowed, value.type)))
                 if bad.any():
                     allowed = f" (allowed: {', '.join(col.allowed)})"
-                    codes = ["unknown code " + privacy.describe_code(v) + allowed for v in value[bad]]
+                    codes = [
+                        "unknown code " + privacy.describe_code(v) + allowed
+                        for v in value.filter(pa.array(bad)).to_pylist()
+                    ]
                     note(bad, name, np.array(codes, dtype=object))
             elif col.pattern is not None and rule_action is not None:
-                bad = readable & ~text.fillna("").str.fullmatch(col.pattern)
+                # pandas decides where RE2 and Python's re differ (\s, \d on non-ASCII text, $).
+                matches = _series(text, index).fillna("").str.fullmatch(col.pattern).to_numpy(dtype=bool)
+                bad = readable & ~matches
                 action = rule(col)
                 note(bad, name, shown.after("not in the expected form", bad, f" (expected {col.pattern})"), action)
-                if action == "blanked" and bad.any():
-                    value = value.mask(bad)
+                if action == "blanked":
+                    value = _blank(value, bad)
             if col.free_text and readable.any():
                 # People type into these: an NHS number or postcode in a comment must not land.
                 kinds = _each_distinct(text, privacy.identifier_in)
-                found = kinds.notna()
+                found = pd.notna(kinds)
                 action = "rejected" if col.required else "blanked"
                 reasons = [
-                    f"holds what looks like {k}: identifiers belong only in their own columns" for k in kinds.dropna()
+                    f"holds what looks like {k}: identifiers belong only in their own columns" for k in kinds[found]
                 ]
                 note(found, name, np.array(reasons, dtype=object), action)
-                if action == "blanked" and found.any():
-                    value = value.mask(found)
+                if action == "blanked":
+                    value = _blank(value, found)
         has_range = col.minimum is not None or col.maximum is not None
         if col.type in ("integer", "number") and has_range and rule_action is not None:
             action = rule(col)
-            number = value.astype("Float64")
+            number = value.to_numpy(dtype="float64", na_value=np.nan)
             for limit, beyond, word in (
                 (col.minimum, number < (col.minimum or 0), "below the minimum"),
                 (col.maximum, number > (col.maximum or 0), "above the maximum"),
             ):
-                if limit is None:
-                    continue
-                bad = beyond.fillna(False).astype(bool)
-                if not bad.any():
+                if limit is None or not beyond.any():
                     continue
                 shown_limit = f"{limit:g}" if abs(limit) < 1_000_000 else f"{limit:,.0f}"
-                reasons = [f"{number_text(v)} is {word} {shown_limit}" for v in number[bad]]
-                note(bad, name, np.array(reasons, dtype=object), action)
-                if action == "blanked" and bad.any():
-                    value = value.mask(bad)
+                reasons = [f"{number_text(v)} is {word} {shown_limit}" for v in number[beyond]]
+                note(beyond, name, np.array(reasons, dtype=object), action)
+                if action == "blanked":
+                    value = value.mask(beyond)
         if col.identifier is not None:
-            valid = _each_distinct(value, identifiers.VALIDATORS[col.identifier]).fillna(False).astype(bool)
+            valid = _each_distinct(value, identifiers.VALIDATORS[col.identifier]).astype(bool)
             bad = readable & ~valid
             # The reason never repeats the raw identifier.
-            action = "rejected" if col.required else "blanked"
-            note(bad, name, f"invalid {col.identifier.replace('_', ' ')}", action)
-            if bad.any():
-                value = value.mask(bad)
+            note(bad, name, f"invalid {col.identifier.replace('_', ' ')}", "rejected" if col.required else "blanked")
+            value = _blank(value, bad)
         if col.reduce_to == "district":
             district = _each_distinct(value, identifiers.postcode_district)
-            bad = (readable & district.isna()).fillna(False).astype(bool)
+            bad = readable & pd.isna(district)
             note(bad, name, "not a UK postcode", "rejected" if col.required else "blanked")
-            if bad.any():
-                value = value.mask(bad)
+            value = _blank(value, bad)
         if col.required:
             note(~present, name, "missing mandatory field")
-        out[name] = value
+        out[name] = _series(value, index) if isinstance(value, pa.Array) else value
 
-    out = pd.DataFrame(out, index=frame.index)
+    out = pd.DataFrame(out, index=index)
     for name, col in table.columns.items():
         if col.type not in ("date", "timestamp"):
             continue
         if col.not_before is not None and rule_action is not None:
-            before = (out[name] < out[col.not_before]).fillna(False).astype(bool)
+            before = (out[name] < out[col.not_before]).to_numpy()
             note(before, name, f"dated before {col.not_before}", "flagged")
         if flag_dates_after is not None:
-            late = (out[name] > flag_dates_after).fillna(False).astype(bool)
+            late = out[name].to_numpy() > np.datetime64(flag_dates_after)  # NaT: False
             note(late, name, f"date after {flag_dates_after:%Y-%m-%d}: a typing slip or a placeholder?", "flagged")
 
-    rejects = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=REJECT_COLUMNS)
+    kept = ~problems.rejected
     return Validated(
-        rows=out[~rejected].reset_index(drop=True),
-        rejects=rejects,
-        record_keys=record_keys[~rejected].reset_index(drop=True),
+        rows=out[kept].reset_index(drop=True),
+        rejects=problems.frame(source, numbers, record_keys.to_numpy()),
+        record_keys=record_keys[kept].reset_index(drop=True),
     )
 
 
