@@ -11,6 +11,11 @@ import hashlib
 import hmac
 import os
 import re
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 KEY_ENV_VAR = "SEND_PSEUDONYMISATION_KEY"
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # DfE check-letter alphabet: no I, O or S
@@ -79,10 +84,16 @@ def load_key(env: dict[str, str] | None = None) -> bytes:
     return key.encode()
 
 
+@lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def pseudonymise(key: bytes, kind: str, value: str, scope: str = "") -> str:
     """Keyed hash of one identifier. `scope` separates id spaces that are only unique locally (LA ids)."""
-    message = f"{kind}:{scope}:{''.join(value.split()).upper()}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    digest = _keyed(key).copy()  # the key's pads worked out once, not per value
+    digest.update(f"{kind}:{scope}:{''.join(value.split()).upper()}".encode())
+    return digest.hexdigest()[:32]
 
 
 # Outward code (district) and inward code of a UK postcode, however it is written: any case, with
@@ -96,3 +107,55 @@ def postcode_district(value: str | None) -> str | None:
         return None
     found = _POSTCODE.fullmatch("".join(value.split()).upper())
     return found.group(1) if found else None
+
+
+# -- the same rules over many values at once (distinct values of a column: Arrow in, numpy out) --------
+# Printable ASCII is where Arrow's and Python's string rules agree (whitespace, digits, case); any other
+# value goes through the function above, so the results are the same value for value.
+PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+_NHS_WEIGHTS = np.arange(10, 1, -1)
+
+
+def flags(mask: pa.Array) -> np.ndarray:
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def _nhs_check(digits: pa.Array) -> np.ndarray:
+    """Modulus 11 of values of exactly ten ASCII digits."""
+    wide = pa.types.is_large_string(digits.type)
+    offsets = np.frombuffer(digits.buffers()[1], dtype=np.int64 if wide else np.int32)
+    start = offsets[digits.offset]
+    data = np.frombuffer(digits.buffers()[2], dtype=np.uint8)[start : start + 10 * len(digits)]
+    numbers = data.reshape(-1, 10).astype(np.int64) - ord("0")
+    check = 11 - (numbers[:, :9] @ _NHS_WEIGHTS) % 11
+    check[check == 11] = 0
+    return check == numbers[:, 9]  # a check of 10 never equals a digit: invalid
+
+
+def valid_nhs_numbers(values: pa.Array) -> np.ndarray:
+    """`is_valid_nhs_number` of each value: printable ASCII other than ten digits (spaces aside) is none."""
+    squeezed = pc.replace_substring(values, " ", "")
+    ten = flags(pc.match_substring_regex(squeezed, r"^[0-9]{10}$"))
+    valid = np.zeros(len(values), dtype=bool)
+    if ten.any():
+        valid[ten] = _nhs_check(squeezed.filter(pa.array(ten)))
+    for i in np.flatnonzero(~ten & ~flags(pc.match_substring_regex(values, PRINTABLE_ASCII))):
+        valid[i] = is_valid_nhs_number(values[i].as_py())
+    return valid
+
+
+def postcode_districts(values: pa.Array) -> np.ndarray:
+    """`postcode_district` of each value."""
+
+    def at_once(plain: pa.Array) -> np.ndarray:
+        squeezed = pc.utf8_upper(pc.replace_substring(plain, " ", ""))
+        found = pc.extract_regex(squeezed, r"^(?P<district>[A-Z]{1,2}[0-9][A-Z0-9]?)(?P<inward>[0-9][A-Z]{2})?$")
+        return pc.struct_field(found, "district").to_numpy(zero_copy_only=False)  # null where none
+
+    plain = flags(pc.match_substring_regex(values, PRINTABLE_ASCII))
+    districts = np.empty(len(values), dtype=object)
+    if plain.any():
+        districts[plain] = at_once(values.filter(pa.array(plain)))
+    for i in np.flatnonzero(~plain):
+        districts[i] = postcode_district(values[i].as_py())
+    return districts
