@@ -194,7 +194,7 @@ _CAST_AS_TEXT = (
 )
 
 
-def _cells(raw: pd.Series) -> pa.Array:
+def cells(raw: pd.Series) -> pa.Array:
     """Each cell as every rule reads it: its text, trimmed; null where blank."""
     text = None
     if isinstance(raw.dtype, pd.StringDtype | pd.ArrowDtype):
@@ -373,7 +373,7 @@ def validate(
         if name not in frame.columns and col.may_be_absent:  # a source without it: blank
             text = pa.nulls(len(frame), pa.large_string())
         else:
-            text = _cells(frame[name])
+            text = cells(frame[name])
         present = text.is_valid().to_numpy(zero_copy_only=False)
         shown = _Shown(text, hide=_is_personal(col))
         # Unreadable before typed: a value too long for its field or holding a control character is
@@ -525,28 +525,29 @@ def record_keys_of(
     shifted cell) is hashed too, marked with a leading '#', or blanked without a key."""
     parts = []
     for name in table.primary_key:
-        text = frame[name].astype("string").str.strip()
+        text = cells(frame[name])
         col = table.columns[name]
         if col.identifier is not None:
             if pseudonym_key is None:
-                text = pd.Series(pd.NA, index=frame.index, dtype="string")
+                text = pa.nulls(len(text), pa.large_string())
             else:
-                text = _hashed(pseudonym_key, col.identifier, text, scope).astype("string")
+                text = pa.array(_hashed(pseudonym_key, col.identifier, text, scope), pa.large_string())
         elif screen:
-            odd = _each_distinct(text, _looks_personal_in_key)
-            odd = odd.fillna(False).astype(bool)
+            odd = _each_distinct(text, _looks_personal_in_key).astype(bool)
             if odd.any():  # long ids (7+ digits) look personal too: often every row of a file
-                hashed = None
+                shown = text.to_numpy(zero_copy_only=False)
+                shown[odd] = None
                 if pseudonym_key is not None:
-                    hashed = _each_distinct(
-                        text.where(odd), lambda v: "#" + identifiers.pseudonymise(pseudonym_key, "record_key", v)[:16]
-                    ).astype("string")
-                text = text.mask(odd, hashed)
-        parts.append(text.fillna(""))
-    keys = parts[0]
-    for part in parts[1:]:
-        keys = keys + "|" + part
-    return keys
+                    shown[odd] = _each_distinct(
+                        text.filter(pa.array(odd)),
+                        lambda v: "#" + identifiers.pseudonymise(pseudonym_key, "record_key", v)[:16],
+                    )
+                text = pa.array(shown, pa.large_string())
+        parts.append(text)
+    keys = pc.binary_join_element_wise(
+        *parts, pa.scalar("|", pa.large_string()), null_handling="replace", null_replacement=""
+    )
+    return _series(keys, frame.index)
 
 
 # An English LA's ONS code (E06/E07/E08/E09/E10 + six digits) names an area, not a person: kept as

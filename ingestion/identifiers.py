@@ -144,6 +144,18 @@ def valid_nhs_numbers(values: pa.Array) -> np.ndarray:
     return valid
 
 
+def as_hashed(values: pa.Array) -> pa.Array:
+    """Each identifier as `pseudonymise` reads it (no whitespace, upper case); null where blank."""
+    plain = flags(pc.match_substring_regex(values, PRINTABLE_ASCII))
+    text = pc.utf8_upper(pc.replace_substring(values, " ", ""))
+    if not plain.all():
+        each = text.to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(~plain & values.is_valid().to_numpy(zero_copy_only=False)):
+            each[i] = "".join(values[i].as_py().split()).upper()
+        text = pa.array(each, values.type)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
 def postcode_districts(values: pa.Array) -> np.ndarray:
     """`postcode_district` of each value."""
 

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mssql
 
 from ingestion import contract as contracts
-from ingestion import landing
+from ingestion import identifiers, landing
 from ingestion.feed import ReadRequest
 
 FEED = "la_case_management"
@@ -229,14 +229,14 @@ def _frame(names: list[str], rows: Sequence[Sequence]) -> pd.DataFrame:
 def _key_text(spec: contracts.Table, frame: pd.DataFrame) -> pd.Series:
     """Each row's primary key as raw will hold it (identifier parts as they are hashed: without
     spaces, upper case); NA where a part is missing (validation rejects those)."""
-    key = None
+    parts = []
     for name in spec.primary_key:
-        text = frame[name].astype("string").str.strip()
+        text = contracts.cells(frame[name])
         if spec.columns[name].identifier is not None:
-            text = text.str.replace(r"\s+", "", regex=True).str.upper()
-        text = text.mask(text == "")
-        key = text if key is None else key + "\x1f" + text
-    return key.reset_index(drop=True)
+            text = identifiers.as_hashed(text)
+        parts.append(text)
+    key = pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))  # null if a part is
+    return pd.Series(pd.arrays.ArrowStringArray(key))
 
 
 def _is_zoned(sql_type: object) -> bool:

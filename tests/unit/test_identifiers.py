@@ -125,4 +125,5 @@ def test_rules_over_many_values_at_once_match_the_rule_for_one():
     assert [bool(v) for v in nhs] == [identifiers.is_valid_nhs_number(v) for v in values]
     assert list(districts) == [identifiers.postcode_district(v) for v in values]
     assert [bool(v) for v in personal] == [contract._looks_personal_in_key(v) for v in values]
+    assert identifiers.as_hashed(array).to_pylist() == ["".join(v.split()).upper() or None for v in values]
     assert 4_000 < sum(nhs) < 6_000 and sum(d is not None for d in districts) > 50 and sum(personal) > 1_000
