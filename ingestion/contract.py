@@ -158,17 +158,31 @@ _PLAIN_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(
 
 
 def _dates(text: pa.Array, col_type: str, formats: list[str] | None, index: pd.Index) -> pd.Series:
-    """The column's dates (microseconds, NaT where not one), a date at midnight."""
-    plain = _PLAIN_DATE if col_type == "date" else _PLAIN_TIMESTAMP
-    if formats is None or (col_type == "date" and "%Y-%m-%d" in formats):
-        if pc.all(pc.match_substring_regex(text, plain)).as_py() is not False:
-            try:
-                value = pc.cast(text, pa.timestamp("us")).to_pandas()
-            except pa.ArrowInvalid:  # an impossible date (2025-02-30, year 0): the reference says which
-                pass
-            else:
-                return pd.Series(value.array, index=index)
-    value = _parse_dates(_series(text, index), formats if col_type == "date" else None)
+    """The column's dates (microseconds, NaT where not one), a date at midnight. Plain values are cast
+    by Arrow, the others parsed by `_parse_dates` (a typing slip leaves the rest of its column fast)."""
+    formats = formats if col_type == "date" else None
+    if formats is None or "%Y-%m-%d" in formats:
+        plain = identifiers.flags(
+            pc.match_substring_regex(text, _PLAIN_DATE if col_type == "date" else _PLAIN_TIMESTAMP)
+        )
+        try:
+            fast = pc.cast(text.filter(pa.array(plain)), pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:  # an impossible date (2025-02-30, year 0): the reference says which
+            fast = None
+        if fast is not None:
+            value = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+            value[plain] = fast
+            if not plain.all():
+                rest = _parse_dates(_series(text.filter(pa.array(~plain)), pd.RangeIndex((~plain).sum())), formats)
+                if not rest.isna().all() and rest.dtype != value.dtype:  # nanoseconds: read the column as one
+                    return _dates_by_pandas(text, col_type, formats, index)
+                value[~plain] = (rest.dt.normalize() if col_type == "date" else rest).to_numpy()
+            return pd.Series(value, index=index)
+    return _dates_by_pandas(text, col_type, formats, index)
+
+
+def _dates_by_pandas(text: pa.Array, col_type: str, formats: list[str] | None, index: pd.Index) -> pd.Series:
+    value = _parse_dates(_series(text, index), formats)
     return value.dt.normalize() if col_type == "date" else value
 
 
