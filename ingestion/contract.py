@@ -161,24 +161,24 @@ def _dates(text: pa.Array, col_type: str, formats: list[str] | None, index: pd.I
     """The column's dates (microseconds, NaT where not one), a date at midnight. Plain values are cast
     by Arrow, the others parsed by `_parse_dates` (a typing slip leaves the rest of its column fast)."""
     formats = formats if col_type == "date" else None
-    if formats is None or "%Y-%m-%d" in formats:
-        plain = identifiers.flags(
-            pc.match_substring_regex(text, _PLAIN_DATE if col_type == "date" else _PLAIN_TIMESTAMP)
-        )
-        try:
-            fast = pc.cast(text.filter(pa.array(plain)), pa.timestamp("us")).to_numpy(zero_copy_only=False)
-        except pa.ArrowInvalid:  # an impossible date (2025-02-30, year 0): the reference says which
-            fast = None
-        if fast is not None:
-            value = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
-            value[plain] = fast
-            if not plain.all():
-                rest = _parse_dates(_series(text.filter(pa.array(~plain)), pd.RangeIndex((~plain).sum())), formats)
-                if not rest.isna().all() and rest.dtype != value.dtype:  # nanoseconds: read the column as one
-                    return _dates_by_pandas(text, col_type, formats, index)
-                value[~plain] = (rest.dt.normalize() if col_type == "date" else rest).to_numpy()
-            return pd.Series(value, index=index)
-    return _dates_by_pandas(text, col_type, formats, index)
+    if formats is not None and "%Y-%m-%d" not in formats:
+        return _dates_by_pandas(text, col_type, formats, index)
+    shape = _PLAIN_DATE if col_type == "date" else _PLAIN_TIMESTAMP
+    plain = pc.fill_null(pc.match_substring_regex(text, shape), True).to_numpy(zero_copy_only=False)  # blank too
+    every = plain.all()
+    try:
+        fast = pc.cast(text if every else text.filter(pa.array(plain)), pa.timestamp("us"))
+    except pa.ArrowInvalid:  # an impossible date (2025-02-30, year 0): the reference says which
+        return _dates_by_pandas(text, col_type, formats, index)
+    if every:
+        return pd.Series(fast.to_pandas().array, index=index)
+    rest = _parse_dates(_series(text.filter(pa.array(~plain)), pd.RangeIndex(int((~plain).sum()))), formats)
+    if not rest.isna().all() and rest.dtype != "datetime64[us]":  # nanoseconds: the column is read as one
+        return _dates_by_pandas(text, col_type, formats, index)
+    value = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    value[plain] = fast.to_numpy(zero_copy_only=False)
+    value[~plain] = (rest.dt.normalize() if col_type == "date" else rest).to_numpy()
+    return pd.Series(value, index=index)
 
 
 def _dates_by_pandas(text: pa.Array, col_type: str, formats: list[str] | None, index: pd.Index) -> pd.Series:
