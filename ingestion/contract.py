@@ -611,11 +611,26 @@ def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> p
     return frame
 
 
-def _hashed(key: bytes, kind: str, values: pd.Series, scope: str) -> pd.Series:
+# Hashes already worked out, per key, kind and scope: a child's id recurs in every table of its LA and
+# in the record keys, and an HMAC costs ten dictionary lookups. Dropped when they pass the bound.
+_HASHES: dict[tuple[bytes, str, str], dict[str, str]] = {}
+_HASHES_HELD = 250_000
+
+
+def _hashed(key: bytes, kind: str, values: pd.Series | pa.Array, scope: str) -> pd.Series | np.ndarray:
     """The keyed hash of each identifier (None where there is none), once per distinct value; LA person
     ids are only unique within their LA, so `scope` separates them."""
     id_scope = scope if kind == "la_person_id" else ""
-    return _each_distinct(values, lambda v: identifiers.pseudonymise(key, kind, v, id_scope))
+    if sum(len(held) for held in _HASHES.values()) > _HASHES_HELD:
+        _HASHES.clear()
+    held = _HASHES.setdefault((key, kind, id_scope), {})
+
+    def hashed(value: str) -> str:
+        if (digest := held.get(value)) is None:
+            digest = held[value] = identifiers.pseudonymise(key, kind, value, id_scope)
+        return digest
+
+    return _each_distinct(values, hashed)
 
 
 ARROW_TYPES = {
