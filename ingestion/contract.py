@@ -575,7 +575,7 @@ def _looks_personal_in_key(value: str) -> bool:
     return len(value) > 64 or privacy.LOOKS_PERSONAL.search(value) is not None
 
 
-def _look_personal_in_key(values: pa.Array) -> np.ndarray:
+def _personal_in_keys(values: pa.Array) -> np.ndarray:
     """`_looks_personal_in_key` of each value: RE2 reads the pattern as Python does on printable ASCII."""
     plain = identifiers.flags(pc.match_substring_regex(values, identifiers.PRINTABLE_ASCII))
     odd = np.zeros(len(values), dtype=bool)
@@ -594,7 +594,7 @@ def _look_personal_in_key(values: pa.Array) -> np.ndarray:
 _AT_ONCE: dict[Callable, Callable[[pa.Array], np.ndarray]] = {
     identifiers.is_valid_nhs_number: identifiers.valid_nhs_numbers,
     identifiers.postcode_district: identifiers.postcode_districts,
-    _looks_personal_in_key: _look_personal_in_key,
+    _looks_personal_in_key: _personal_in_keys,
 }
 
 
@@ -612,7 +612,7 @@ def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> p
 
 
 # Hashes already worked out, per key, kind and scope: a child's id recurs in every table of its LA and
-# in the record keys, and an HMAC costs ten dictionary lookups. Dropped when they pass the bound.
+# in the record keys, and looking a hash up is far cheaper than an HMAC. Dropped when they pass the bound.
 _HASHES: dict[tuple[bytes, str, str], dict[str, str]] = {}
 _HASHES_HELD = 250_000
 

@@ -121,7 +121,7 @@ def test_rules_over_many_values_at_once_match_the_rule_for_one():
     array = pa.array(values, pa.large_string())
     nhs = identifiers.valid_nhs_numbers(array)
     districts = identifiers.postcode_districts(array)
-    personal = contract._look_personal_in_key(array)
+    personal = contract._personal_in_keys(array)
     assert [bool(v) for v in nhs] == [identifiers.is_valid_nhs_number(v) for v in values]
     assert list(districts) == [identifiers.postcode_district(v) for v in values]
     assert [bool(v) for v in personal] == [contract._looks_personal_in_key(v) for v in values]
