@@ -612,9 +612,15 @@ def pseudonymise(table: Table, frame: pd.DataFrame, key: bytes, scope: str) -> p
 
 
 # Hashes already worked out, per key, kind and scope: a child's id recurs in every table of its LA and
-# in the record keys, and looking a hash up is far cheaper than an HMAC. Dropped when they pass the bound.
+# in the record keys, and looking a hash up is far cheaper than an HMAC. Dropped when they pass the
+# bound, and by each extract and file intake when it ends (`forget_hashes`).
 _HASHES: dict[tuple[bytes, str, str], dict[str, str]] = {}
 _HASHES_HELD = 250_000
+
+
+def forget_hashes() -> None:
+    """Drop the identifiers (and their hashes) held since the last call."""
+    _HASHES.clear()
 
 
 def _hashed(key: bytes, kind: str, values: pd.Series | pa.Array, scope: str) -> pd.Series | np.ndarray:

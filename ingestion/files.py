@@ -243,6 +243,7 @@ def intake(
     finally:
         for out in outs.values():
             out.writer.close()
+        contracts.forget_hashes()  # no raw identifier outlives the intake that read it
     tables = [_table_batch(out) for out in outs.values()]
     if unmatched:
         rejects_path = batch_dir / f"{UNMATCHED}.rejects.parquet"

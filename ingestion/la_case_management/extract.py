@@ -107,6 +107,7 @@ def extract(
             tables.append(_extract_table(engine, name, spec, run, watermarks.get(name), source_columns[name]))
     finally:
         engine.dispose()
+        contracts.forget_hashes()  # no raw identifier outlives the extract that read it
     manifest = landing.Manifest(
         feed=FEED,
         batch_id=batch_id,

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from ingestion import contract as contracts
 from ingestion import files, landing, load
 from ingestion.icb_nd_pathway.provider_files import RULES as ICB_RULES
 from ingestion.manual_returns import workbooks as manual_returns
@@ -47,6 +48,7 @@ def _csv(path: Path, header: list[str], rows: list[list[str]], sep: str = ",", b
 
 def _intake(inbox: Path, tmp_path: Path, key: bytes, rules=ICB_RULES, run_id="run-1", seen=frozenset()):
     manifest = files.intake(rules, inbox, tmp_path / "landing", key, run_id, set(seen))
+    assert not contracts._HASHES  # no raw identifier outlives the intake that read it
     return landing.read_manifest(manifest), manifest
 
 
