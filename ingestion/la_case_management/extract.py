@@ -236,7 +236,7 @@ def _key_text(spec: contracts.Table, frame: pd.DataFrame) -> pd.Series:
         if spec.columns[name].identifier is not None:
             text = identifiers.as_hashed(text)
         parts.append(text)
-    key = pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))  # null if a part is
+    key = pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))  # null where a part is null
     return pd.Series(pd.arrays.ArrowStringArray(key))
 
 
