@@ -577,17 +577,13 @@ def _looks_personal_in_key(value: str) -> bool:
 
 def _personal_in_keys(values: pa.Array) -> np.ndarray:
     """`_looks_personal_in_key` of each value: RE2 reads the pattern as Python does on printable ASCII."""
-    plain = identifiers.flags(pc.match_substring_regex(values, identifiers.PRINTABLE_ASCII))
-    odd = np.zeros(len(values), dtype=bool)
-    if plain.any():
-        text = values.filter(pa.array(plain))
-        looks = pc.or_(
-            pc.greater(pc.utf8_length(text), 64), pc.match_substring_regex(text, privacy.LOOKS_PERSONAL.pattern)
-        )
-        odd[plain] = identifiers.flags(pc.and_not(looks, pc.match_substring_regex(text, f"^{_LA_CODE.pattern}$")))
-    for i in np.flatnonzero(~plain):
-        odd[i] = _looks_personal_in_key(values[i].as_py())
-    return odd
+
+    def at_once(text: pa.Array) -> np.ndarray:
+        long = pc.greater(pc.utf8_length(text), 64)
+        looks = pc.or_(long, pc.match_substring_regex(text, privacy.LOOKS_PERSONAL.pattern))
+        return identifiers.flags(pc.and_not(looks, pc.match_substring_regex(text, f"^{_LA_CODE.pattern}$")))
+
+    return identifiers.each_value(values, at_once, _looks_personal_in_key, bool)
 
 
 # Rules worked out over all distinct values at once (Arrow, numpy), with the same results.

@@ -132,20 +132,36 @@ def _nhs_check(digits: pa.Array) -> np.ndarray:
     return check == numbers[:, 9]  # a check of 10 never equals a digit: invalid
 
 
+def each_value(values: pa.Array, at_once, one, dtype=object) -> np.ndarray:
+    """`at_once` over the printable-ASCII values (Arrow in, numpy out), `one` of every other value."""
+    plain = flags(pc.match_substring_regex(values, PRINTABLE_ASCII))
+    if plain.all():
+        return at_once(values)
+    results = np.zeros(len(values), dtype=dtype) if dtype is bool else np.empty(len(values), dtype=dtype)
+    if plain.any():
+        results[plain] = at_once(values.filter(pa.array(plain)))
+    for i in np.flatnonzero(~plain):
+        results[i] = one(values[i].as_py())
+    return results
+
+
 def valid_nhs_numbers(values: pa.Array) -> np.ndarray:
     """`is_valid_nhs_number` of each value: printable ASCII other than ten digits (spaces aside) is none."""
-    squeezed = pc.replace_substring(values, " ", "")
-    ten = flags(pc.match_substring_regex(squeezed, r"^[0-9]{10}$"))
-    valid = np.zeros(len(values), dtype=bool)
-    if ten.any():
-        valid[ten] = _nhs_check(squeezed.filter(pa.array(ten)))
-    for i in np.flatnonzero(~ten & ~flags(pc.match_substring_regex(values, PRINTABLE_ASCII))):
-        valid[i] = is_valid_nhs_number(values[i].as_py())
-    return valid
+
+    def at_once(plain: pa.Array) -> np.ndarray:
+        squeezed = pc.replace_substring(plain, " ", "")
+        ten = flags(pc.match_substring_regex(squeezed, r"^[0-9]{10}$"))
+        valid = np.zeros(len(plain), dtype=bool)
+        if ten.any():
+            valid[ten] = _nhs_check(squeezed.filter(pa.array(ten)))
+        return valid
+
+    return each_value(values, at_once, is_valid_nhs_number, bool)
 
 
 def as_hashed(values: pa.Array) -> pa.Array:
-    """Each identifier as `pseudonymise` reads it (no whitespace, upper case); null where blank."""
+    """Each identifier as `pseudonymise` reads it (no whitespace, upper case); null where blank. Arrow
+    out, not `each_value`'s numpy: it is the extract's key text, on every row of a table."""
     plain = flags(pc.match_substring_regex(values, PRINTABLE_ASCII))
     text = pc.utf8_upper(pc.replace_substring(values, " ", ""))
     if not plain.all():
@@ -164,10 +180,4 @@ def postcode_districts(values: pa.Array) -> np.ndarray:
         found = pc.extract_regex(squeezed, r"^(?P<district>[A-Z]{1,2}[0-9][A-Z0-9]?)(?P<inward>[0-9][A-Z]{2})?$")
         return pc.struct_field(found, "district").to_numpy(zero_copy_only=False)  # null where none
 
-    plain = flags(pc.match_substring_regex(values, PRINTABLE_ASCII))
-    districts = np.empty(len(values), dtype=object)
-    if plain.any():
-        districts[plain] = at_once(values.filter(pa.array(plain)))
-    for i in np.flatnonzero(~plain):
-        districts[i] = postcode_district(values[i].as_py())
-    return districts
+    return each_value(values, at_once, postcode_district)
