@@ -17,8 +17,10 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SODA_CHECKS_DIR = REPO_ROOT / "soda_checks"
 WAREHOUSE_POOL = "send_warehouse"  # one slot: the build warehouse has one writer at a time
 # dbt unit tests check model logic, not data: CI runs them (tests/integration/test_dbt_unit_tests.py),
-# production builds skip them, as dbt recommends.
-DBT_PRODUCTION_FLAGS = ("--exclude-resource-type", "unit_test")
+# production builds skip them, as dbt recommends. No debug log file: Cosmos runs dbt in a temporary copy
+# of the project and deletes the file with it (the task log keeps dbt's output), and writing every
+# statement to it cost a tenth of a lancashire build (docs/benchmark.md).
+DBT_PRODUCTION_FLAGS = ("--exclude-resource-type", "unit_test", "--log-level-file", "none")
 
 
 @dataclass(frozen=True)
