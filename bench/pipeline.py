@@ -15,8 +15,9 @@ the landed Parquet: the platform's end-to-end time is reported as a multiple of 
 `marts.kpi_values` must equal the floor's figures.
 
 Then, on each scale of `--incremental` (default `lancashire`) just loaded, the LA sources are
-regenerated one day later and the daily incremental run is timed against the full rebuild; last, the
-DAG folder parse time.
+regenerated one day later and the daily incremental run is timed against the full rebuild (`--days 2`:
+and again the day after; the first day completes a month, the second does not); last, the DAG folder
+parse time.
 
 Peak memory: `ru_maxrss` of the stage's process tree (the largest single process, from wait4) and
 the largest sampled sum of RSS over the tree (psutil, every 0.1 s). Figures go to stdout and
@@ -551,20 +552,27 @@ def _generator_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def bench_incremental(full: dict, as_of: dt.date, scorecard: bool = True) -> dict:
-    """One day of new and changed source rows on top of the scale just loaded, against the full rebuild."""
+def bench_incremental(full: dict, as_of: dt.date, day: int = 1, scorecard: bool = True) -> dict:
+    """The `day`th day of new and changed source rows on top of the scale just loaded (and the days
+    before it), against the full rebuild. A day that completes a month (as of the 1st) builds that
+    month's month-end rows for every plan: the dearest day of the month for the month-end models."""
     scale, workspace = full["scale"], BENCH_DIR / full["scale"]
-    next_day = as_of + dt.timedelta(days=1)
-    print(f"\n== {scale} incremental: the source regenerated as of {next_day}, then one pipeline run", flush=True)
+    next_day = as_of + dt.timedelta(days=day)
+    month_turn = next_day.day == 1
+    kind = "a month completed" if month_turn else "within the month"
+    print(f"\n== {scale} incremental day {day} ({kind}): the source regenerated as of {next_day}, then one run")
     (workspace / "generated.json").unlink(missing_ok=True)  # the LA sources move on a day
     regenerate = measure("generate_la", workspace, scale, next_day, "generate_la")
-    run = pipeline_run(workspace, scale, next_day, f"bench__{scale}__incremental", scorecard)
+    run_id = f"bench__{scale}__incremental" + (f"_{day}" if day > 1 else "")
+    run = pipeline_run(workspace, scale, next_day, run_id, scorecard)
     for stage in [regenerate, *run["stages"], run["floor"]]:
         print(_row(stage), flush=True)
     print(f"   KPIs equal to the floor after the incremental run: {run['kpi_check']['equal']}", flush=True)
     return {
         "scale": scale,
+        "day": day,
         "as_of": next_day.isoformat(),
+        "month_turn": month_turn,
         "regenerate_source": regenerate,
         "run": run,
         "end_to_end_s": run["end_to_end_s"],
@@ -631,7 +639,8 @@ def print_summary(report: dict) -> None:
             + f"{result['ratio_to_floor']:>6.0f}x{result['peak_tree_rss_mb']:>9.0f}{str(result['kpis_equal_floor']):>7}"
         )
     for inc in report.get("incrementals", []):
-        print(f"incremental {inc['scale']}: {inc['end_to_end_s']:.1f}s, full rebuild {inc['full_rebuild_s']:.1f}s")
+        day = f"day {inc.get('day', 1)}, as of {inc['as_of']}" + (", month completed" if inc.get("month_turn") else "")
+        print(f"incremental {inc['scale']} ({day}): {inc['end_to_end_s']:.1f}s, full {inc['full_rebuild_s']:.1f}s")
     if report.get("dag_parse"):
         parse = report["dag_parse"]
         print(
@@ -649,6 +658,9 @@ def main() -> None:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF)
     parser.add_argument("--no-incremental", action="store_true")
     parser.add_argument("--incremental", default="lancashire", help="scales given a daily incremental run")
+    parser.add_argument(
+        "--days", type=int, default=2, help="daily runs in a row (as of 31 October, the first completes a month)"
+    )
     parser.add_argument("--no-scorecard", action="store_true", help="time the marts only, not the scorecard after")
     parser.add_argument(
         "--keep-sources", action="store_true", help="reuse a scale's sources generated earlier (same seed, as-of)"
@@ -682,7 +694,8 @@ def main() -> None:
         result = bench_scale(scale, repeat, args.as_of, args.keep_sources, scorecard)
         report["scales"].append(result)
         if scale in args.incremental.split(",") and not args.no_incremental:  # on top of the scale just loaded
-            report.setdefault("incrementals", []).append(bench_incremental(result, args.as_of, scorecard))
+            for day in range(1, args.days + 1):
+                report.setdefault("incrementals", []).append(bench_incremental(result, args.as_of, day, scorecard))
         args.out.write_text(json.dumps(report, indent=2, default=str))  # partial figures survive a stop
     report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = TARGETS
