@@ -15,9 +15,9 @@ the landed Parquet: the platform's end-to-end time is reported as a multiple of 
 `marts.kpi_values` must equal the floor's figures.
 
 Then, on each scale of `--incremental` (default `lancashire`) just loaded, the LA sources are
-regenerated one day later and the daily incremental run is timed against the full rebuild (`--days 2`:
-and again the day after; the first day completes a month, the second does not); last, the DAG folder
-parse time.
+regenerated one day later and the daily incremental run is timed against the full rebuild, then again
+the day after (`--days`, default 2: as of 31 October, the first day completes a month, the second does
+not); last, the DAG folder parse time.
 
 Peak memory: `ru_maxrss` of the stage's process tree (the largest single process, from wait4) and
 the largest sampled sum of RSS over the tree (psutil, every 0.1 s). Figures go to stdout and
@@ -560,7 +560,7 @@ def bench_incremental(full: dict, as_of: dt.date, day: int = 1, scorecard: bool 
     next_day = as_of + dt.timedelta(days=day)
     month_turn = next_day.day == 1
     kind = "a month completed" if month_turn else "within the month"
-    print(f"\n== {scale} incremental day {day} ({kind}): the source regenerated as of {next_day}, then one run")
+    print(f"\n== {scale} incremental day {day} ({kind}): the source regenerated as of {next_day}", flush=True)
     (workspace / "generated.json").unlink(missing_ok=True)  # the LA sources move on a day
     regenerate = measure("generate_la", workspace, scale, next_day, "generate_la")
     run_id = f"bench__{scale}__incremental" + (f"_{day}" if day > 1 else "")
