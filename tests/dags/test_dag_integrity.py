@@ -84,7 +84,8 @@ def test_dbt_runs_as_one_build_task(dagbag):
     assert build.base_cmd == ["build"] and build.pool == WAREHOUSE_POOL
     # The whole project and its data tests; the run's date and id as environment (partial parsing holds).
     assert set(build.env) == {"SEND_AS_OF", "SEND_RUN_ID"} and not build.vars and not build.select
-    assert build.dbt_cmd_flags == ["--exclude-resource-type", "unit_test"]
+    # Unit tests are CI's; no debug log file (Cosmos deletes it with its temporary copy of the project).
+    assert build.dbt_cmd_flags == ["--exclude-resource-type", "unit_test", "--log-level-file", "none"]
     assert build.upstream_task_ids == loads and build.downstream_task_ids == {"verify_quality"}
 
 
