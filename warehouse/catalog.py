@@ -352,7 +352,7 @@ def _examples(con, doc: TableDoc, built: set[tuple[str, str]]) -> dict[str, tupl
     low, high = SMALL_NUMBERS
     shown, present_sql = [], []
     for index, column in enumerate(candidates):
-        quoted = '"' + column.name.replace('"', '""') + '"'
+        quoted = ident(column.name)
         present_sql.append(f"count({quoted})")
         value = (
             f"case when {quoted} between {low} and {high} then null else {quoted} end"
@@ -400,12 +400,17 @@ def _sample(con, relation: str, columns: list[str]):
     sample = ""
     if rows > EXAMPLE_SAMPLE_ROWS:
         sample = f" using sample {100 * EXAMPLE_SAMPLE_ROWS / rows:.9f} percent (bernoulli)"
-    quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in columns)
+    quoted = ", ".join(ident(name) for name in columns)
     con.execute(f"create or replace temporary table _send_examples as select {quoted} from {relation}{sample}")
     try:
         yield "_send_examples"
     finally:
         con.execute("drop table if exists _send_examples")
+
+
+def ident(name: str) -> str:
+    """A name quoted as an SQL identifier (DuckDB and PostgreSQL alike)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _duckdb_type(arrow_type: pa.DataType) -> str:

@@ -235,9 +235,9 @@ class _ReportingSchema:
         cur.execute("select nspname from pg_namespace where nspname in (%s, %s)", (schema, f"{schema}__new"))
         existing = {name for (name,) in cur.fetchall()}
         if schema not in existing:  # made once (docker/reporting-db/ makes it before the first publication)
-            cur.execute(f"create schema {_ident(schema)}")
+            cur.execute(f"create schema {catalog.ident(schema)}")
         if f"{schema}__new" in existing:  # left by the schema-swap publication this one replaced
-            cur.execute(f"drop schema {_ident(schema + '__new')} cascade")
+            cur.execute(f"drop schema {catalog.ident(schema + '__new')} cascade")
         previous = self._previously_published()
         live = self._live_columns()
         staged = {doc.postgres_table: self._stage(con, doc, index) for index, doc in enumerate(docs)}
@@ -256,10 +256,12 @@ class _ReportingSchema:
     def _previously_published(self) -> set[str]:
         """Tables the last publication made (named in its data dictionary): the only ones ever retired."""
         table = catalog.postgres_table(*catalog.DICTIONARY)
-        self.cur.execute("select to_regclass(%s) is not null", (f"{_ident(self.schema)}.{_ident(table)}",))
+        self.cur.execute(
+            "select to_regclass(%s) is not null", (f"{catalog.ident(self.schema)}.{catalog.ident(table)}",)
+        )
         if not self.cur.fetchone()[0]:
             return set()
-        self.cur.execute(f"select distinct postgres_table from {_ident(self.schema)}.{_ident(table)}")
+        self.cur.execute(f"select distinct postgres_table from {catalog.ident(self.schema)}.{catalog.ident(table)}")
         return {name for (name,) in self.cur.fetchall()}
 
     def _live_columns(self) -> dict[str, dict[str, str]]:
@@ -279,7 +281,7 @@ class _ReportingSchema:
     def _stage(self, con, doc: catalog.TableDoc, index: int) -> str:
         """Copy a published table into a temporary table of this session (nothing else sees it)."""
         stage = f"_send_stage_{index}"
-        ddl = ", ".join(f"{_ident(c.name)} {catalog.postgres_type(c.data_type)}" for c in doc.columns)
+        ddl = ", ".join(f"{catalog.ident(c.name)} {catalog.postgres_type(c.data_type)}" for c in doc.columns)
         self.cur.execute(f"create temporary table {stage} ({ddl}) on commit drop")
         reader = con.sql(f"select * from {_source(doc.schema, doc.table)}").to_arrow_reader(100_000)
         try:
@@ -304,23 +306,23 @@ class _ReportingSchema:
         return (added, retyped, gone) if added or retyped or gone else None
 
     def _replace(self, doc: catalog.TableDoc, live: dict[str, str] | None, stage: str) -> None:
-        table = f"{_ident(self.schema)}.{_ident(doc.postgres_table)}"
+        table = f"{catalog.ident(self.schema)}.{catalog.ident(doc.postgres_table)}"
         types = {c.name: catalog.postgres_type(c.data_type) for c in doc.columns}
         if live is None:  # new: created once, the schema's default privileges give readers SELECT
-            ddl = ", ".join(f"{_ident(name)} {type_name}" for name, type_name in types.items())
+            ddl = ", ".join(f"{catalog.ident(name)} {type_name}" for name, type_name in types.items())
             self.cur.execute(f"create table {table} ({ddl})")
         elif changes := self._changes(doc, live):
             added, retyped, gone = changes
             for name in added:
-                self.cur.execute(f"alter table {table} add column {_ident(name)} {types[name]}")
+                self.cur.execute(f"alter table {table} add column {catalog.ident(name)} {types[name]}")
             for name in retyped:
                 self.cur.execute(
-                    f"alter table {table} alter column {_ident(name)} type {types[name]} "
-                    f"using {_ident(name)}::{types[name]}"
+                    f"alter table {table} alter column {catalog.ident(name)} type {types[name]} "
+                    f"using {catalog.ident(name)}::{types[name]}"
                 )
             for name in gone:
                 self._drop_column(doc.postgres_table, name)
-        columns = ", ".join(_ident(c.name) for c in doc.columns)
+        columns = ", ".join(catalog.ident(c.name) for c in doc.columns)
         self.cur.execute(f"delete from {table}")
         self.cur.execute(f"insert into {table} ({columns}) select {columns} from {stage}")
 
@@ -328,14 +330,16 @@ class _ReportingSchema:
         """A column the marts no longer have goes, unless a view depends on it: then it stays, empty."""
         self.cur.execute("savepoint drop_column")
         try:
-            self.cur.execute(f"alter table {_ident(self.schema)}.{_ident(table)} drop column {_ident(column)}")
+            self.cur.execute(
+                f"alter table {catalog.ident(self.schema)}.{catalog.ident(table)} drop column {catalog.ident(column)}"
+            )
         except Exception as error:
             if getattr(error, "pgcode", None) != "2BP01":  # dependent_objects_still_exist
                 raise
             self.cur.execute("rollback to savepoint drop_column")
             self.notes.append(f"{table}.{column} is no longer published; kept, null, because views depend on it")
             self.cur.execute(
-                f"comment on column {_ident(self.schema)}.{_ident(table)}.{_ident(column)} is %s",
+                f"comment on column {catalog.ident(self.schema)}.{catalog.ident(table)}.{catalog.ident(column)} is %s",
                 ("No longer published: always null. Kept only because a view depends on it; change the view.",),
             )
         else:
@@ -345,7 +349,7 @@ class _ReportingSchema:
         """A table the marts no longer have goes, unless a view depends on it: then it stays, empty."""
         if table not in live:
             return
-        relation = f"{_ident(self.schema)}.{_ident(table)}"
+        relation = f"{catalog.ident(self.schema)}.{catalog.ident(table)}"
         self.cur.execute("savepoint retire")
         try:
             self.cur.execute(f"drop table {relation}")
@@ -375,50 +379,48 @@ class _ReportingSchema:
             (self.schema, self.schema),
         )
         current = {(table, column): text for table, column, text in self.cur.fetchall()}
-        self.cur.execute("select obj_description(%s::regnamespace, 'pg_namespace')", (_ident(self.schema),))
+        self.cur.execute("select obj_description(%s::regnamespace, 'pg_namespace')", (catalog.ident(self.schema),))
         if self.cur.fetchone()[0] != SCHEMA_COMMENT:
-            self.cur.execute(f"comment on schema {_ident(self.schema)} is %s", (SCHEMA_COMMENT,))
+            self.cur.execute(f"comment on schema {catalog.ident(self.schema)} is %s", (SCHEMA_COMMENT,))
         for doc in docs:
-            relation = f"{_ident(self.schema)}.{_ident(doc.postgres_table)}"
+            relation = f"{catalog.ident(self.schema)}.{catalog.ident(doc.postgres_table)}"
             if current.get((doc.postgres_table, None)) != doc.description:
                 self.cur.execute(f"comment on table {relation} is %s", (doc.description,))
             for column in doc.columns:
                 if current.get((doc.postgres_table, column.name)) != column.description:
-                    self.cur.execute(f"comment on column {relation}.{_ident(column.name)} is %s", (column.description,))
+                    self.cur.execute(
+                        f"comment on column {relation}.{catalog.ident(column.name)} is %s", (column.description,)
+                    )
 
     def grant_reader(self, role: str) -> None:
         """The read-only role (created if absent, without login) may read every table of the schema, now
         and those a later publication creates; only missing grants are written."""
-        cur, schema = self.cur, _ident(self.schema)
+        cur, schema = self.cur, catalog.ident(self.schema)
         cur.execute("select exists (select from pg_roles where rolname = %s)", (role,))
         if not cur.fetchone()[0]:
-            cur.execute(f"create role {_ident(role)} nologin")
+            cur.execute(f"create role {catalog.ident(role)} nologin")
         cur.execute("select has_database_privilege(%s, current_database(), 'CONNECT')", (role,))
         if not cur.fetchone()[0]:
             cur.execute("select current_database()")
-            cur.execute(f"grant connect on database {_ident(cur.fetchone()[0])} to {_ident(role)}")
+            cur.execute(f"grant connect on database {catalog.ident(cur.fetchone()[0])} to {catalog.ident(role)}")
         cur.execute("select has_schema_privilege(%s, %s, 'USAGE')", (role, self.schema))
         if not cur.fetchone()[0]:
-            cur.execute(f"grant usage on schema {schema} to {_ident(role)}")
+            cur.execute(f"grant usage on schema {schema} to {catalog.ident(role)}")
         cur.execute(
             "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
             "where n.nspname = %s and c.relkind in ('r', 'p', 'v') and not has_table_privilege(%s, c.oid, 'SELECT')",
             (self.schema, role),
         )
         for (table,) in cur.fetchall():
-            cur.execute(f"grant select on {schema}.{_ident(table)} to {_ident(role)}")
+            cur.execute(f"grant select on {schema}.{catalog.ident(table)} to {catalog.ident(role)}")
         cur.execute(
             "select exists (select from pg_default_acl d, aclexplode(d.defaclacl) a "
             "where d.defaclnamespace = %s::regnamespace and d.defaclrole = current_user::regrole "
             "and d.defaclobjtype = 'r' and a.grantee = %s::regrole and a.privilege_type = 'SELECT')",
-            (schema, _ident(role)),
+            (schema, catalog.ident(role)),
         )
         if not cur.fetchone()[0]:
-            cur.execute(f"alter default privileges in schema {schema} grant select on tables to {_ident(role)}")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+            cur.execute(f"alter default privileges in schema {schema} grant select on tables to {catalog.ident(role)}")
 
 
 def _fsync(path: Path) -> None:
