@@ -1,6 +1,7 @@
 -- Per LA and month: how many catalogue KPIs came from each provenance and the share automated (person-
 -- level or aggregate feed), the "KPIs flowing into the dashboard" figure the partnership reports.
 -- The same computation as the GOV_KPIS_AUTOMATED KPI (int_kpi_coverage), so the two never disagree.
+{{ config(tags=['every_run']) }}
 select
     area_code::varchar as area_code,
     period_start::date as period_start,

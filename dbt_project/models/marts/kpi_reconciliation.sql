@@ -1,6 +1,7 @@
 -- Where a feed and a validated manual scorecard both hold a KPI for the same area and month (typically
 -- the months a blocked feed was covered by hand, once it returns): both values and the difference.
 -- kpi_values shows the feed's value; this table shows what the board saw before.
+{{ config(tags=['every_run']) }}
 with candidates as (
     select * from {{ ref('int_kpi_candidates') }}
 ),

@@ -4,6 +4,7 @@
 -- first source that covers it: person-level feed -> aggregate feed -> validated manual scorecard ->
 -- explicit 'missing' (null value, never a zero). What a report tile needs from the catalogue (name,
 -- priority, direction, thresholds) is on the row. Exact figures: kpi_values_public suppresses small ones.
+{{ config(tags=['every_run']) }}
 with catalogue as (
     select * from {{ ref('kpi_definitions') }}
 ),

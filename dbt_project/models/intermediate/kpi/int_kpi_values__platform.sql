@@ -3,6 +3,7 @@
 -- data-quality checks that passed in the last run made in the month (by its as-of date: a run reports
 -- the months before it, so the checks of a run in December fall in December), whatever the run's
 -- outcome. Checks run after dbt: a month's figure appears once its last run has been checked.
+{{ config(tags=['every_run']) }}
 with coverage as (
     select * from {{ ref('int_kpi_coverage') }}
 ),

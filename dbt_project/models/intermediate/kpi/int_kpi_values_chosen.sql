@@ -1,6 +1,7 @@
 -- One row per catalogue KPI (the platform's own KPIs aside) x area x complete calendar month from
 -- var('first_period') to as_of_date(): the first candidate by precedence, or an explicit 'missing'.
 -- Every KPI for each LA served; for each of its localities the KPIs a source computes per locality.
+{{ config(tags=['as_of_month']) }}
 {%- set locality_feeds = feed_period_models() | selectattr('by_locality') | map(attribute='model') | list %}
 with catalogue as (
     select * from {{ ref('kpi_definitions') }}

@@ -6,6 +6,7 @@
 -- after that fall back (manual scorecard or missing) instead of being computed from what was loaded
 -- before as if complete. Data loaded outside a pipeline run (no ledger) reaches the as-of date, the
 -- rule kpi_values uses. Per LA: one LA's blocked database leaves the others' months as they are.
+{{ config(tags=['every_run']) }}
 with firsts as (
     select
         area_code,

@@ -3,6 +3,7 @@
 -- academic year (September to August) and the month labels the board uses ("Dec 2025"). From 2000
 -- (birth months and migrated history reach back that far) to the end of the financial year after
 -- the run's as-of date (targets and deadlines run ahead of the data).
+{{ config(tags=['as_of_month']) }}
 with days as (
     select unnest(range(date '2000-01-01', {{ dim_date_end() }}, interval 1 day))::date as date_day
 )

@@ -2,6 +2,7 @@
 -- so a report slices KPIs by financial or academic year, or by the board's month labels, with one
 -- join. `is_reported` marks the complete months kpi_values holds; `months_before_latest` counts back
 -- from the newest of them (0), for "last 12 months" filters that move with each run.
+{{ config(tags=['as_of_month']) }}
 with months as (
     select unnest(range(date '2000-01-01', {{ dim_date_end() }}, interval 1 month))::date as period_start
 ),

@@ -1,4 +1,5 @@
 -- One row per EHC plan with its span in force, primary need and current (or last) main setting.
+{{ config(tags=['every_run']) }}
 with spans as (
     select * from {{ ref('int_ehcp_plan_spans') }}
 ),

@@ -1,6 +1,7 @@
 -- Every referral in every monthly snapshot, one row per provider, referral and snapshot month. A
 -- resubmission (_v2, _v3 ...) replaces the whole earlier file of that provider and month, so a referral
 -- only in the replaced file is gone; exact duplicate lines inside a file collapse to one.
+{{ config(tags=['as_of_month']) }}
 with current_files as (
     {{ icb_nd_pathway_current_files('nd_referrals') }}
 )

@@ -1,6 +1,7 @@
 -- Aggregate waiting list at each month end, per provider, pathway, LA, age band and wait band. A
 -- resubmission replaces the provider's whole month. Wait bands are weeks since referral, lower bound
 -- exclusive: 13-18 and above are "over 13 weeks", 52-104 and above "over 52 weeks".
+{{ config(tags=['as_of_month']) }}
 with current_files as (
     {{ icb_nd_pathway_current_files('nd_waiting_list') }}
 )

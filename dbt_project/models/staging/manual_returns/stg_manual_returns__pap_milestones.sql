@@ -1,5 +1,6 @@
 -- The PAP milestone tracker, one row per milestone per monthly workbook (pap_milestones_YYYY-MM.xlsx:
 -- each workbook is the whole tracker as at that month; macros/manual_returns_monthly_tracker.sql).
+{{ config(tags=['as_of_month']) }}
 with workbook_rows as (
     {{ manual_returns_monthly_tracker('pap_milestones', 'milestone_id') }}
 )

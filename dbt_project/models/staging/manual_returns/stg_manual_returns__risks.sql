@@ -1,5 +1,6 @@
 -- The risk register, one row per risk per monthly workbook (risk_register_YYYY-MM.xlsx: each workbook
 -- is the whole register as at that month; macros/manual_returns_monthly_tracker.sql).
+{{ config(tags=['as_of_month']) }}
 with workbook_rows as (
     {{ manual_returns_monthly_tracker('risk_register', 'risk_id') }}
 )

@@ -1,5 +1,6 @@
 -- Survey results, one row per wave, area, respondent group and question. A wave is dated to the month
 -- its fieldwork closes: SPRING in April, AUTUMN in October (the synthetic surveys close on the 28th).
+{{ config(tags=['as_of_month']) }}
 with waves as (
     select
         *,
