@@ -216,16 +216,22 @@ def _raw_rows(con) -> int:
 
 
 def run_dbt(settings: Settings, as_of: dt.date, run_id: str, workspace: Path) -> dict:
-    """`dbt build` of the whole project, as the DAG's dbt.build task runs it (here as a subprocess;
-    the private target path keeps dbt's partial-parse state between runs, as Cosmos's cache does)."""
+    """The DAG's dbt step: the build plan (what changed since the last complete build, or the whole
+    project), then `dbt build` of it (here as a subprocess; the private target path keeps dbt's
+    partial-parse state between runs, as Cosmos's cache does)."""
     import duckdb
 
+    from orchestration import steps
+
+    planned = steps.plan_build(settings, run_id, as_of)
     target = workspace / "dbt_target"  # private: other work in the checkout uses dbt_project/target
     build = subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
             "build",
             *DBT_PRODUCTION_FLAGS,
+            "--select",
+            planned["select"],
             "--target-path",
             str(target),
             "--log-path",
@@ -233,7 +239,12 @@ def run_dbt(settings: Settings, as_of: dt.date, run_id: str, workspace: Path) ->
             "--quiet",
         ],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "SEND_AS_OF": as_of.isoformat(), "SEND_RUN_ID": run_id},
+        env={
+            **os.environ,
+            "SEND_AS_OF": as_of.isoformat(),
+            "SEND_RUN_ID": run_id,
+            "SEND_BUILD_PLAN": planned["plan_id"],
+        },
         capture_output=True,
         text=True,
     )
@@ -242,7 +253,8 @@ def run_dbt(settings: Settings, as_of: dt.date, run_id: str, workspace: Path) ->
     with duckdb.connect(str(settings.build_path), read_only=True) as con:
         rows = _raw_rows(con)
     shutil.copy(target / "run_results.json", workspace / f"run_results__{run_id}.json")
-    return {"rows": rows}
+    nodes = len(json.loads((target / "run_results.json").read_text())["results"])
+    return {"rows": rows, "nodes": nodes, "plan": planned["reason"]}
 
 
 def run_floor(landing_dir: Path, as_of: dt.date, out: Path) -> dict:
@@ -622,6 +634,7 @@ def _row(stage: dict) -> str:
         f"   {stage['stage']:<12} {stage['seconds']:>8.2f}s {rate}  peak {stage['peak_rss_mb']:>7.0f} MB "
         f"(tree {stage['peak_tree_rss_mb']:>6.0f} MB)  load {stage['load_average_before'][0]:.1f}"
         f"->{stage['load_average_after'][0]:.1f}"
+        + (f"  dbt: {stage['nodes']} nodes ({stage['plan']})" if "plan" in stage else "")
     )
 
 

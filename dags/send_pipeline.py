@@ -13,7 +13,7 @@ runs no dbt and imports no data library.
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 from ingestion import registry
 from orchestration import dag_defaults, tasks
@@ -34,6 +34,13 @@ def send_pipeline_dag(dbt_step=dbt_build, dag_id: str = "send_pipeline"):
         default_args=dag_defaults.DEFAULT_ARGS,
         on_success_callback=dag_defaults.ON_SUCCESS,
         tags=["send", "warehouse", "priority-ii"],
+        params={
+            "whole_build": Param(
+                False,
+                type="boolean",
+                description="Build the whole dbt project, not only what changed since the last build",
+            )
+        },
         doc_md=__doc__,
     )
     def send_pipeline():

@@ -1,5 +1,5 @@
-"""The pipeline's steps as plain functions with explicit arguments: extract, load, verify, publish, and
-the board scorecard built from what was published.
+"""The pipeline's steps as plain functions with explicit arguments: extract, load, plan the dbt build,
+verify, publish, and the board scorecard built from what was published.
 
 The DAG's tasks wrap them (orchestration/tasks.py: the Airflow context in, a manifest path or a
 summary out) and the benchmark calls them directly (bench/pipeline.py), so a fix lands in both. No
@@ -103,6 +103,18 @@ def load(
         for area in sorted(set(areas) - set(read)):
             feed_access.not_read(con, dataclasses.replace(run, area_code=area))
     return rows
+
+
+def plan_build(settings: Settings, run_id: str, as_of: dt.date, whole: bool = False) -> dict:
+    """What the dbt build selects this run (orchestration/build_plan.py): {"plan_id", "select", "reason"};
+    `whole`: the whole project whatever changed."""
+    from orchestration import build_plan
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    settings.build_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.build_path)) as con:
+        planned = build_plan.plan(con, run_id, as_of, DBT_PROJECT_DIR, whole)
+    return {"plan_id": planned.plan_id, "select": planned.select, "reason": planned.reason}
 
 
 def verify(settings: Settings, run_id: str, as_of: dt.date) -> dict:

@@ -6,6 +6,7 @@ data, so nothing personal reaches XCom). Imported by the DAG file; heavy modules
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,6 +86,22 @@ def load(feed: str, manifests: str | Sequence[str | None] | None, connection_ids
     paths = [Path(m) for m in listed if m]
     areas = [connections.area_code(BaseHook.get_connection(conn_id)) for conn_id in connection_ids]
     return steps.load(feed, _run(feed, context), Settings.from_env(), paths, _notifier(context), areas=areas)
+
+
+def plan_build() -> dict:
+    """What the dbt build selects this run and why (logged): what changed, or the whole project (when the
+    last build cannot be trusted, or the run was triggered with `whole_build`)."""
+    from airflow.sdk import get_current_context
+
+    from orchestration import steps
+    from orchestration.settings import Settings
+
+    context = get_current_context()
+    as_of = dt.date.fromisoformat(dag_defaults.as_of(context))
+    whole = bool(context["params"].get("whole_build", False))
+    planned = steps.plan_build(Settings.from_env(), context["run_id"], as_of, whole)
+    logging.getLogger(__name__).info("dbt build: %s; --select %s", planned["reason"], planned["select"])
+    return planned
 
 
 def verify_quality() -> dict:

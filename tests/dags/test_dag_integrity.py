@@ -69,7 +69,7 @@ def test_a_feed_read_per_la_has_its_extract_mapped_over_the_la_connections(dagba
             assert load.upstream_task_ids == {f"extract_{feed.name}"} and load.trigger_rule == "all_success"
 
 
-def test_dbt_runs_as_one_build_task(dagbag):
+def test_dbt_runs_as_one_build_task_of_what_its_plan_selected(dagbag):
     from ingestion.registry import names
     from orchestration.settings import WAREHOUSE_POOL
 
@@ -79,14 +79,17 @@ def test_dbt_runs_as_one_build_task(dagbag):
     loads = {f"load_{source}" for source in SOURCES}
     assert {f"extract_{source}" for source in SOURCES} | loads | {"verify_quality", "publish"} <= set(dag.task_ids)
     dbt = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    assert [t.task_id for t in dbt] == ["dbt.build"]
-    build = dbt[0]
-    assert build.base_cmd == ["build"] and build.pool == WAREHOUSE_POOL
-    # The whole project and its data tests; the run's date and id as environment (partial parsing holds).
-    assert set(build.env) == {"SEND_AS_OF", "SEND_RUN_ID"} and not build.vars and not build.select
+    assert sorted(t.task_id for t in dbt) == ["dbt.build", "dbt.plan"]
+    plan, build = dag.get_task("dbt.plan"), dag.get_task("dbt.build")
+    assert plan.upstream_task_ids == loads and plan.downstream_task_ids == {"dbt.build"}
+    assert build.base_cmd == ["build"] and build.pool == plan.pool == WAREHOUSE_POOL
+    # What the plan selected (orchestration/build_plan.py); the run's date, id and plan as environment
+    # (partial parsing holds: dbt_project/macros/run_context.sql).
+    assert build.select == "{{ ti.xcom_pull(task_ids='dbt.plan')['select'] }}" and not build.vars
+    assert set(build.env) == {"SEND_AS_OF", "SEND_RUN_ID", "SEND_BUILD_PLAN"}
     # Unit tests are CI's; no debug log file (Cosmos deletes it with its temporary copy of the project).
     assert build.dbt_cmd_flags == ["--exclude-resource-type", "unit_test", "--log-level-file", "none"]
-    assert build.upstream_task_ids == loads and build.downstream_task_ids == {"verify_quality"}
+    assert build.upstream_task_ids == {"dbt.plan"} and build.downstream_task_ids == {"verify_quality"}
 
 
 def _render(mode: str):

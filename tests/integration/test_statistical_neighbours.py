@@ -91,7 +91,7 @@ def test_the_dag_grows_its_extract_and_load_pair_by_itself():
     dag = bag.dags["send_pipeline"]
     extract, load_task = dag.get_task("extract_statistical_neighbours"), dag.get_task("load_statistical_neighbours")
     assert load_task.task_id in extract.downstream_task_ids
-    assert "dbt.build" in load_task.downstream_task_ids
+    assert "dbt.plan" in load_task.downstream_task_ids
 
 
 # --- The benchmarks on a real build --------------------------------------------------------------------
