@@ -90,6 +90,7 @@ def test_dbt_runs_as_one_build_task_of_what_its_plan_selected(dagbag):
     # Unit tests are CI's; no debug log file (Cosmos deletes it with its temporary copy of the project).
     assert build.dbt_cmd_flags == ["--exclude-resource-type", "unit_test", "--log-level-file", "none"]
     assert build.upstream_task_ids == {"dbt.plan"} and build.downstream_task_ids == {"verify_quality"}
+    assert dag.params["whole_build"] is False  # a run triggered with {"whole_build": true} builds everything
 
 
 def _render(mode: str):

@@ -157,11 +157,12 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[str, ..
     return {name for (name,) in rows}
 
 
-def _differences(caught_up: Path, fresh: Path, schemas: tuple[str, ...] = ("marts",)) -> dict[str, tuple[int, int]]:
-    """Per table of `schemas`: rows only in the caught-up warehouse, rows only in the fresh one (as multisets)."""
+def _differences(one: Path, other: Path, schemas: tuple[str, ...] = ("marts",)) -> dict[str, tuple[int, int]]:
+    """Per table of `schemas`: rows only in warehouse `one` (the caught-up or narrowed build), rows only in
+    `other` (the fresh or whole build), as multisets."""
     con = duckdb.connect()
-    con.execute(f"attach '{caught_up}' as caught_up (read_only)")
-    con.execute(f"attach '{fresh}' as fresh (read_only)")
+    con.execute(f"attach '{one}' as caught_up (read_only)")
+    con.execute(f"attach '{other}' as fresh (read_only)")
     tables = _tables(con, "caught_up", schemas)
     assert tables == _tables(con, "fresh", schemas)
     differences = {}
@@ -320,7 +321,9 @@ def test_a_build_of_what_changed_equals_a_whole_build(backfill, state, tmp_path)
         run_id, as_of, selected = con.execute(
             "select run_id, as_of, selected from ops.dbt_build_plans order by planned_at desc limit 1"
         ).fetchone()
-        builds = con.execute("select plan_id is not null and plan_id != '', status from ops.dbt_builds").fetchall()
+        builds = con.execute(
+            "select plan_id is not null and plan_id != '', status from ops.dbt_builds order by started_at"
+        ).fetchall()
     assert selected.split()[0] == "tag:every_run+" and builds[-1] == (True, "complete"), (selected, builds)
     assert ("tag:as_of_month+" in selected) is (state == "caught_up")
     if state == "next_day":

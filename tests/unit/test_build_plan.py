@@ -175,3 +175,9 @@ def test_models_that_depend_on_the_run_carry_the_tag_the_plan_selects():
             assert tags & {"every_run", "as_of_month"}, node["name"]
             checked += 1
     assert checked >= 14
+
+
+def test_a_whole_build_when_asked_whatever_changed(con, project):
+    _build(con, build_plan.plan(con, "first", DAY, project))
+    planned = build_plan.plan(con, "asked", DAY, project, whole=True)  # the DAG param whole_build
+    assert (planned.select, planned.reason) == (WHOLE_PROJECT, "the whole project, as asked (DAG param whole_build)")
