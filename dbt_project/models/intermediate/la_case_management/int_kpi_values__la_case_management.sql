@@ -192,8 +192,10 @@ audit_coverage as (
     'ep_first_allocations', 'plans_month_end', 'audits', 'audit_coverage', 'reviews_due',
     'reviews_overdue', 'reviews', 'review_decisions_outstanding',
 ] %}
+{#- The plan-months twice over (80 M rows at national) would be copied whole for their three KPIs: each
+    reads them afresh instead (this model 12-15 -> 10 s alone at national, the same rows). #}
 {% for cases in case_sets %}
-    {{ cases }}_by_area as (
+    {{ cases }}_by_area as {% if cases == 'plans_month_end' %}not materialized {% endif %}(
         {{ with_localities(cases) }}
     ),
 {% endfor %}
