@@ -1,16 +1,18 @@
 """What the daily `dbt build` selects: what changed since the last complete build planned here.
 
 A model is built again when a raw table it reads (through any model between) gained, lost or replaced
-rows; when it depends on the run itself (tag `every_run`: the ops ledger, the run id, the exact as-of
-day); or when it depends on which months are complete (tag `as_of_month`) and they moved. Every other
-model keeps the table the last build left, which that build made from the same inputs and code; the
-tests of the models built run again. The whole project is built when there is no build to trust: the
-first run, a changed dbt project, an as-of date before the last build's, or when the last building dbt
-invocation (ops.dbt_builds, written by dbt's own hooks: dbt_project/macros/build_log.sql) was not a
-complete build of a plan made here (it failed, was killed, or was run by hand).
+rows; when it depends on the run itself (tag `every_run`: the ops ledger, the run's id or start time,
+the exact as-of day); or when it depends on which months are complete (tag `as_of_month`) and they
+moved. Every other model keeps the table the last build left, which that build made from the same
+inputs and code; the tests of the models built run again. The whole project is built when asked
+(`whole`) or when there is no build to trust: the first run, a changed dbt project or uv.lock, an
+as-of date before the last build's, or when the last building dbt invocation (ops.dbt_builds, written
+by dbt's own hooks: dbt_project/macros/build_log.sql) was not a complete build of a plan made here (it
+failed, was killed, or was run by hand).
 
-tests/integration/test_backfill.py builds a day-later warehouse this way and again whole, and
-compares every model (EXCEPT ALL both ways).
+tests/integration/test_backfill.py builds the whole project again beside a narrowed catch-up and a
+narrowed day-later build, and compares every table (EXCEPT ALL both ways); tests/unit/test_build_plan.py
+fails when a model that depends on the run has neither tag.
 """
 
 from __future__ import annotations
