@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.catalog import ident
+
 WHOLE_PROJECT = "fqn:*"  # every model, seed and test (unit tests are excluded by the build's flags)
 EVERY_RUN, AS_OF_MONTH = "tag:every_run+", "tag:as_of_month+"
 PLANS_DDL = """
@@ -126,9 +128,8 @@ def source_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     for schema, table, described in columns:
         names = [c.split(" ", 1)[0] for c in described]
         newest = next((c for c in CHANGE_COLUMNS if c in names), None)
-        count, latest = con.execute(
-            f'select count(*), {f"max({newest})::varchar" if newest else "null"} from "{schema}"."{table}"'
-        ).fetchone()
+        latest_sql = f"max({ident(newest)})::varchar" if newest else "null"
+        count, latest = con.execute(f"select count(*), {latest_sql} from {ident(schema)}.{ident(table)}").fetchone()
         # A table without a change column cannot show a same-size replacement: it counts as changed.
         mark = latest if newest else uuid.uuid4().hex
         fingerprints[f"{schema}.{table}"] = hashlib.sha256(json.dumps([described, count, mark]).encode()).hexdigest()
