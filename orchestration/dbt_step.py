@@ -15,8 +15,8 @@ from cosmos.operators.local import DbtBuildLocalOperator
 from orchestration import dag_defaults, tasks
 from orchestration.settings import DBT_PRODUCTION_FLAGS, DBT_PROJECT_DIR, WAREHOUSE_POOL
 
-# Environment, not --vars: dbt re-parses the whole project when --vars change (every run: the run id),
-# only the files that use a changed env_var() otherwise (dbt_project/macros/run_context.sql).
+# Environment, not --vars: dbt re-parses the whole project when --vars change (every run: the run id);
+# these are read only when dbt executes, so a new run re-parses nothing (dbt_project/macros/run_context.sql).
 DBT_ENV = {
     "SEND_AS_OF": dag_defaults.AS_OF,
     "SEND_RUN_ID": "{{ run_id }}",
