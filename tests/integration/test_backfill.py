@@ -37,7 +37,7 @@ MONTHS = 24
 STEP_MONTHS = int(os.environ.get("SEND_BACKFILL_STEP_MONTHS", "12"))
 SOURCE_SIZE = 0.5  # of the demo scale: ~300 EHC needs assessment requests a year
 # Differ between any two runs by design (the data dictionary's examples include run ids and timestamps).
-VOLATILE = {"refreshed_at", "run_id", "example_value"}
+VOLATILE = {"refreshed_at", "run_id", "example_value", "built_at"}
 # GOV_DQ_CHECKS_PASSING measures the runs themselves, keyed by each run's month: the catch-up made runs
 # in months where a fresh run made none.
 RUN_MEASURES = "kpi_code != 'GOV_DQ_CHECKS_PASSING'"
@@ -157,6 +157,17 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[str, ..
     return {name for (name,) in rows}
 
 
+def _compared_columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[str]:
+    """The table's columns but those that say when or by which run a row was made."""
+    schema, name = table.split(".")
+    found = con.execute(
+        "select column_name from information_schema.columns where table_catalog = ? "
+        "and table_schema = ? and table_name = ? order by ordinal_position",
+        [catalog, schema, name],
+    ).fetchall()
+    return [column for (column,) in found if column not in VOLATILE]
+
+
 def _differences(one: Path, other: Path, schemas: tuple[str, ...] = ("marts",)) -> dict[str, tuple[int, int]]:
     """Per table of `schemas`: rows only in warehouse `one` (the caught-up or narrowed build), rows only in
     `other` (the fresh or whole build), as multisets."""
@@ -167,16 +178,7 @@ def _differences(one: Path, other: Path, schemas: tuple[str, ...] = ("marts",)) 
     assert tables == _tables(con, "fresh", schemas)
     differences = {}
     for table in sorted(tables):
-        schema, name = table.split(".")
-        columns = [
-            column
-            for (column,) in con.execute(
-                "select column_name from information_schema.columns where table_catalog = 'fresh' "
-                "and table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, name],
-            ).fetchall()
-            if column not in VOLATILE
-        ]
+        columns = _compared_columns(con, "fresh", table)
         select = ", ".join(f'"{c}"' for c in columns)
         a, b = f"caught_up.{table}", f"fresh.{table}"
         if "kpi_code" in columns:
@@ -265,6 +267,11 @@ def test_a_day_later_few_plans_changed_and_no_month_was_added(backfill):
         assert 0 < changed < plans / 10, (table, changed, plans)
     months = "select count(distinct period_start) from {}.intermediate.int_ehcp_plans_month_end"
     assert con.execute(months.format("first_day")).fetchone() == con.execute(months.format("next_day")).fetchone()
+    # The month ends' primary-key test then checks the keys of the newest build's rows only.
+    builds = "select count(distinct built_at), count(*) filter (where built_at = (select max(built_at) from {t})), "
+    builds += "count(*) from {t}"
+    stamps, newest, rows = con.execute(builds.format(t="next_day.intermediate.int_ehcp_plans_month_end")).fetchone()
+    assert stamps > 1 and 0 < newest < rows / 10, (stamps, newest, rows)
 
 
 @pytest.mark.parametrize("state", ["caught_up", "rerun", "next_day"])
@@ -304,10 +311,11 @@ def test_incremental_models_equal_a_full_refresh(backfill, state, tmp_path):
     for model in models:
         a, b = f"incremental.{model}", f"full_refresh.{model}"
         rows = con.execute(f"select count(*) from {b}").fetchone()[0]
-        only = "select count(*) from (select * from {} except all select * from {})"
+        select = ", ".join(f'"{c}"' for c in _compared_columns(con, "full_refresh", model))
+        only = "select count(*) from (select {s} from {x} except all select {s} from {y})"
         assert rows > 0, model
-        assert con.execute(only.format(a, b)).fetchone()[0] == 0, model
-        assert con.execute(only.format(b, a)).fetchone()[0] == 0, model
+        assert con.execute(only.format(s=select, x=a, y=b)).fetchone()[0] == 0, model
+        assert con.execute(only.format(s=select, x=b, y=a)).fetchone()[0] == 0, model
 
 
 @pytest.mark.parametrize("state", ["caught_up", "next_day"])

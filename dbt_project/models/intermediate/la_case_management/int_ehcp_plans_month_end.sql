@@ -13,7 +13,8 @@
 -- and, for every plan, the months not built yet. Before it, the pre-hook deletes the rows of plans
 -- whose fingerprint changed or vanished and of months no longer covered (a rerun of an earlier date),
 -- so what stays was computed from the same inputs; a full refresh gives the same rows (tested in
--- tests/integration/test_backfill.py).
+-- tests/integration/test_backfill.py) but for built_at, the start of the build that
+-- wrote each row, by which its primary-key test checks only the keys written by the newest build.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -180,7 +181,9 @@ in_force as (
         {{ la_case_management_age_at_month_end('pieces.birth_month', 'month_ends.period_start') }} as age,
         pieces.review_id as latest_review_id,
         pieces.pfa_covered as latest_review_pfa_covered,
-        pieces.plan_fingerprint
+        pieces.plan_fingerprint,
+        -- Which build wrote the row: the primary-key test checks the keys of the newest build's rows.
+        '{{ run_started_at.isoformat() }}'::timestamptz as built_at
     from month_ends
     inner join plan_pieces as pieces
         on
