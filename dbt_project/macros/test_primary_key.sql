@@ -6,32 +6,43 @@
     <n> rows', joined by '; ' when both), then the key values and n_rows. Rows whose key holds a null
     group together like any other key (as in unique_combination). Portable SQL (DuckDB, Postgres).
 
-    `newest_by` (an incremental model's build stamp column): only the keys of the rows the newest
-    build wrote are checked, with every row holding them. Rows an earlier build wrote were checked by
-    that build, and a key can only repeat or lose a part through rows written since; a whole build
-    stamps every row, so it checks the whole table. (The month ends: 40 M rows at national, 7.5 s a
-    daily build for the whole table, on the way to every LA KPI.)
+    `written_at` (an incremental model's column: when the build that wrote the row started): only
+    the keys of rows written since the last complete pipeline build are checked, with every row
+    holding them: that build passed this test on every row before it, and a key can only repeat or
+    lose a part through rows written since. The last complete pipeline build is the newest `dbt build`
+    with a plan id that ops.dbt_builds records as complete (macros/build_log.sql): after a failed build
+    the pipeline builds the whole project, so rows a failed or hand-run build wrote are checked again
+    until a planned build passes. No such build yet, or every row written since: the whole table.
+    (The month ends: 40 M rows at national, 7.5 s of a daily build for the whole table, on the way
+    to every LA KPI.)
 -#}
-{% test primary_key(model, columns, newest_by=none) %}
+{% test primary_key(model, columns, written_at=none) %}
 with
-{%- if newest_by %}
+{%- if written_at %}
 builds as (
-    select min({{ newest_by }}) as oldest, max({{ newest_by }}) as newest from {{ model }}
+    select
+        min(rows_.{{ written_at }}) as oldest,
+        (
+            select max(ledger.started_at)
+            from {{ ops_table('dbt_builds', 'null::timestamptz as started_at, null::varchar as status, null::varchar as command, null::varchar as plan_id') }} as ledger
+            where ledger.status = 'complete' and ledger.command = 'build' and ledger.plan_id != ''
+        ) as passed_at
+    from {{ model }} as rows_
 ),
 
--- Empty when one build wrote every row: then the first branch below checks them all.
-newest_keys as (
+-- Empty when every row is newer than that build: then the first branch below checks them all.
+unchecked_keys as (
     select distinct {% for column in columns %}rows_.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
     from {{ model }} as rows_
     cross join builds
-    where rows_.{{ newest_by }} = builds.newest and builds.oldest < builds.newest
+    where rows_.{{ written_at }} > builds.passed_at and builds.oldest <= builds.passed_at
 ),
 
 checked as (
     select {% for column in columns %}rows_.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
     from {{ model }} as rows_
     cross join builds
-    where builds.oldest = builds.newest
+    where builds.passed_at is null or builds.oldest > builds.passed_at
 
     union all
 
@@ -39,10 +50,10 @@ checked as (
     from {{ model }} as rows_
     where exists (
         select 1
-        from newest_keys
+        from unchecked_keys
         where
             {%- for column in columns %}
-            {% if not loop.first %}and {% endif %}rows_.{{ column }} is not distinct from newest_keys.{{ column }}
+            {% if not loop.first %}and {% endif %}rows_.{{ column }} is not distinct from unchecked_keys.{{ column }}
             {%- endfor %}
     )
 ),
@@ -50,7 +61,7 @@ checked as (
 
 key_counts as (
     select {{ columns | join(', ') }}, count(*) as n_rows
-    from {{ 'checked' if newest_by else model }}
+    from {{ 'checked' if written_at else model }}
     group by {{ columns | join(', ') }}
 )
 

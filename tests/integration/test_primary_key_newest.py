@@ -1,5 +1,6 @@
-"""The primary_key test narrowed to the newest build's keys (`newest_by`, dbt_project/macros/test_primary_key.sql),
-in real dbt builds of a small incremental model that stamps its rows as int_ehcp_plans_month_end does."""
+"""The primary_key test narrowed to the keys written since the last complete pipeline build (`written_at`,
+dbt_project/macros/test_primary_key.sql), in real dbt builds of a small incremental model that stamps its
+rows as int_ehcp_plans_month_end does, with the project's own build ledger hooks."""
 
 from __future__ import annotations
 
@@ -26,18 +27,28 @@ SCHEMA = """sources:
 models:
   - name: stamped
     data_tests:
-      - primary_key: {arguments: {columns: [k], newest_by: built_at}}
+      - primary_key: {arguments: {columns: [k], written_at: built_at}}
 """
+PROJECT = """name: probe
+version: '1.0.0'
+profile: probe
+config-version: 2
+vars: {as_of: '2026-11-01', run_id: manual}
+on-run-start: ["{{ record_build_start() }}"]
+on-run-end: ["{{ record_build_end(results) }}"]
+"""
+MACROS = ("test_primary_key.sql", "ops_table.sql", "build_log.sql", "run_context.sql")
 
 
 @pytest.fixture
 def project(tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "macros").mkdir()
-    shutil.copy(DBT_PROJECT_DIR / "macros" / "test_primary_key.sql", tmp_path / "macros")
+    for macro in MACROS:
+        shutil.copy(DBT_PROJECT_DIR / "macros" / macro, tmp_path / "macros")
     (tmp_path / "models" / "stamped.sql").write_text(MODEL)
     (tmp_path / "models" / "_models.yml").write_text(SCHEMA)
-    (tmp_path / "dbt_project.yml").write_text("name: probe\nversion: '1.0.0'\nprofile: probe\nconfig-version: 2\n")
+    (tmp_path / "dbt_project.yml").write_text(PROJECT)
     warehouse = tmp_path / "probe.duckdb"
     (tmp_path / "profiles.yml").write_text(
         f"probe:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{warehouse}', threads: 1}}\n"
@@ -47,11 +58,12 @@ def project(tmp_path):
     return tmp_path
 
 
-def _build(project: Path, batch: int, *args: str) -> subprocess.CompletedProcess[str]:
+def _build(project: Path, batch: int, *args: str, plan: str = "planned") -> subprocess.CompletedProcess[str]:
+    """A dbt build as the pipeline runs it (a plan id: SEND_BUILD_PLAN), or by hand (plan="")."""
     return subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--vars", f"{{batch: {batch}}}", *args],
         cwd=project,
-        env={**os.environ, "DBT_PROFILES_DIR": str(project), "DO_NOT_TRACK": "1"},
+        env={**os.environ, "DBT_PROFILES_DIR": str(project), "DO_NOT_TRACK": "1", "SEND_BUILD_PLAN": plan},
         capture_output=True,
         text=True,
     )
@@ -64,22 +76,35 @@ def _arrive(project: Path, *rows: tuple[int, int], stamped: tuple[int, str] | No
             con.execute("insert into stamped values (?, ?::timestamptz)", stamped)
 
 
-def test_a_key_the_newest_build_repeats_fails_whatever_build_wrote_its_twin(project):
+def _fails(build: subprocess.CompletedProcess[str]) -> bool:
+    return build.returncode == 1 and "primary_key_stamped_k" in build.stdout
+
+
+def test_a_key_repeated_since_the_last_passed_build_fails_whatever_build_wrote_its_twin(project):
     _arrive(project, (1, 1), (2, 1))
-    assert _build(project, 1).returncode == 0  # the first build: every row checked
+    assert _build(project, 1).returncode == 0  # no complete build before: every row checked
     _arrive(project, (3, 2))
     assert _build(project, 2).returncode == 0
     _arrive(project, (1, 3))  # key 1 again, its twin written two builds ago
-    failed = _build(project, 3)
-    assert failed.returncode == 1 and "primary_key_stamped_k" in failed.stdout, failed.stdout[-2000:]
+    assert _fails(_build(project, 3))
 
 
-def test_only_the_newest_builds_keys_are_checked_unless_one_build_wrote_every_row(project):
+def test_a_failed_builds_keys_are_checked_again_until_a_planned_build_passes(project):
     _arrive(project, (1, 1), (2, 1))
     assert _build(project, 1).returncode == 0
-    _arrive(project, (3, 2), stamped=(2, "2020-01-01"))  # an old repeat of key 2: that build's to catch
+    _arrive(project, (2, 2))
+    assert _fails(_build(project, 2))  # the repeat stays in the table: the model was built
+    _arrive(project, (3, 3))
+    assert _fails(_build(project, 3))  # the next build writes other keys: the repeat is still found
+    assert _build(project, 99, "--exclude", "test_type:data", plan="").returncode == 0  # by hand, untested
+    assert _fails(_build(project, 3, "--select", "test_type:data"))  # ... and counts for nothing
+
+
+def test_rows_before_the_last_passed_build_are_left_to_it_unless_none_passed(project):
+    _arrive(project, (1, 1), (2, 1))
+    assert _build(project, 1).returncode == 0
+    _arrive(project, (3, 2), stamped=(2, "2020-01-01"))  # an old repeat of key 2: an earlier build's to catch
     assert _build(project, 2).returncode == 0
-    with duckdb.connect(str(project / "probe.duckdb")) as con:  # as if one whole build had written them all
-        con.execute("update stamped set built_at = (select max(built_at) from stamped)")
-    tested = _build(project, 2, "--select", "test_type:data")
-    assert tested.returncode == 1 and "primary_key_stamped_k" in tested.stdout, tested.stdout[-2000:]
+    with duckdb.connect(str(project / "probe.duckdb")) as con:
+        con.execute("update ops.dbt_builds set status = 'failed'")  # as if no build had ever passed
+    assert _fails(_build(project, 2, "--select", "test_type:data"))

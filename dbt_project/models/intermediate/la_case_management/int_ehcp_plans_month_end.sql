@@ -13,8 +13,8 @@
 -- and, for every plan, the months not built yet. Before it, the pre-hook deletes the rows of plans
 -- whose fingerprint changed or vanished and of months no longer covered (a rerun of an earlier date),
 -- so what stays was computed from the same inputs; a full refresh gives the same rows (tested in
--- tests/integration/test_backfill.py) but for built_at, the start of the build that
--- wrote each row, by which its primary-key test checks only the keys written by the newest build.
+-- tests/integration/test_backfill.py) but for built_at, the start of the build that wrote each
+-- row, by which its primary-key test checks only the keys written since the last complete build.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -182,7 +182,7 @@ in_force as (
         pieces.review_id as latest_review_id,
         pieces.pfa_covered as latest_review_pfa_covered,
         pieces.plan_fingerprint,
-        -- Which build wrote the row: the primary-key test checks the keys of the newest build's rows.
+        -- Which build wrote the row: its primary-key test checks keys written since the last complete build.
         '{{ run_started_at.isoformat() }}'::timestamptz as built_at
     from month_ends
     inner join plan_pieces as pieces
