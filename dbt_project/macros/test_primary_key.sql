@@ -17,6 +17,7 @@
     to every LA KPI.)
 -#}
 {% test primary_key(model, columns, written_at=none) %}
+{%- set row_key %}{% for column in columns %}rows_.{{ column }}{{ ', ' if not loop.last }}{% endfor %}{% endset %}
 with
 {%- if written_at %}
 builds as (
@@ -32,21 +33,21 @@ builds as (
 
 -- Empty when every row is newer than that build: then the first branch below checks them all.
 unchecked_keys as (
-    select distinct {% for column in columns %}rows_.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    select distinct {{ row_key }}
     from {{ model }} as rows_
     cross join builds
     where rows_.{{ written_at }} > builds.passed_at and builds.oldest <= builds.passed_at
 ),
 
 checked as (
-    select {% for column in columns %}rows_.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    select {{ row_key }}
     from {{ model }} as rows_
     cross join builds
     where builds.passed_at is null or builds.oldest > builds.passed_at
 
     union all
 
-    select {% for column in columns %}rows_.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    select {{ row_key }}
     from {{ model }} as rows_
     where exists (
         select 1

@@ -267,7 +267,7 @@ def test_a_day_later_few_plans_changed_and_no_month_was_added(backfill):
         assert 0 < changed < plans / 10, (table, changed, plans)
     months = "select count(distinct period_start) from {}.intermediate.int_ehcp_plans_month_end"
     assert con.execute(months.format("first_day")).fetchone() == con.execute(months.format("next_day")).fetchone()
-    # The month ends' primary-key test then checks the keys of the newest build's rows only.
+    # The month ends' primary-key test then checks only the keys written since the day before's build.
     builds = "select count(distinct built_at), count(*) filter (where built_at = (select max(built_at) from {t})), "
     builds += "count(*) from {t}"
     stamps, newest, rows = con.execute(builds.format(t="next_day.intermediate.int_ehcp_plans_month_end")).fetchone()
